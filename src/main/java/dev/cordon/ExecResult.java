@@ -1,0 +1,83 @@
+package dev.cordon;
+
+import dev.cordon.decision.Decision;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The result of one call, in both tiers. Its JSON form (field names as here) is the stable
+ * {@code --json} schema documented in README.md.
+ *
+ * @param status          {@code ok}, {@code error} (guest code raised, or the engine failed) or
+ *                        {@code limit} (a limit ended the call)
+ * @param limit           which limit when {@code status} is {@code limit}, else null
+ * @param stdout          what the guest wrote to stdout, cut at the output limit
+ * @param stderr          what the guest wrote to stderr, cut at the output limit
+ * @param stdoutTruncated whether the output limit cut stdout or stderr
+ * @param error           the guest's exception or the engine's failure, else null
+ * @param blocked         every operation the policy denied during the call
+ * @param outputs         files under the policy's {@code output_dir} after the call
+ * @param engine          {@code graalpy} or {@code native}
+ * @param session         the session name
+ * @param timing          wall and CPU time of the call
+ */
+public record ExecResult(
+        Status status,
+        Limit limit,
+        String stdout,
+        String stderr,
+        boolean stdoutTruncated,
+        Error error,
+        List<Blocked> blocked,
+        List<Output> outputs,
+        String engine,
+        String session,
+        Timing timing) {
+
+    public ExecResult {
+        Objects.requireNonNull(status, "status");
+        stdout = stdout == null ? "" : stdout;
+        stderr = stderr == null ? "" : stderr;
+        blocked = List.copyOf(blocked);
+        outputs = List.copyOf(outputs);
+    }
+
+    public boolean ok() {
+        return status == Status.OK;
+    }
+
+    public enum Status {
+        OK, ERROR, LIMIT;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String json() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
+
+    /** The limit that ended a call. */
+    public enum Limit {
+        CPU, WALL, MEMORY, OUTPUT, DISK, PROCESSES;
+
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String json() { return name().toLowerCase(java.util.Locale.ROOT); }
+    }
+
+    /**
+     * @param type      the Python exception type (e.g. {@code ZeroDivisionError}), or a Cordon
+     *                  status such as {@code SystemExit}, {@code EngineError}, {@code WorkerDied}
+     * @param message   its message
+     * @param traceback the guest traceback as Python prints it, or null
+     */
+    public record Error(String type, String message, String traceback) { }
+
+    /** One denial, as the guest and the user should see it. */
+    public record Blocked(String policy, String operation, String target, String reason, String fix) {
+        public static Blocked of(Decision.Deny d) {
+            return new Blocked(d.rule(), d.category().word() + "." + d.operation(), d.target(), d.reason(), d.fix());
+        }
+    }
+
+    /** A file in the output dir: guest path and size. */
+    public record Output(String path, long bytes) { }
+
+    public record Timing(long wallMs, long cpuMs) { }
+}
