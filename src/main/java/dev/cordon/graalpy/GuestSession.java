@@ -1,0 +1,461 @@
+package dev.cordon.graalpy;
+
+import dev.cordon.ExecResult;
+import dev.cordon.audit.Audit;
+import dev.cordon.decision.Decision;
+import dev.cordon.policy.Policy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.PolyglotException;
+import org.graalvm.polyglot.Source;
+import org.graalvm.polyglot.Value;
+
+/**
+ * One session of the in-JVM tier: a GraalPy context bound to its workspace and gates, running one
+ * call at a time under the watchdog.
+ *
+ * <p>Each call runs on the session's own runner thread so that the caller can give up on guest code
+ * that ignores interruption (some long builtins do: DESIGN.md section 3). Such a context is retired
+ * and the next call gets a fresh one; its thread is abandoned, which is the in-JVM tier's limit.
+ */
+public final class GuestSession implements AutoCloseable {
+
+    /** After a limit trips, how long guest code has to stop before its context is retired. */
+    static final long STOP_GRACE_MS = 3000;
+    /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
+    private static final long RUNNER_STACK = 16L * 1024 * 1024;
+
+    private final String name;
+    private final ContextPool pool;
+    private final SessionGates gates;
+    private final Audit audit;
+    private volatile Policy policy;
+    private PooledContext bound;
+    private ExecutorService runner;
+    private Thread runnerThread;
+    private int calls;
+    private boolean closed;
+
+    public GuestSession(String name, Policy policy, ContextPool pool, SessionGates gates, Audit audit) {
+        this.name = name;
+        this.policy = policy;
+        this.pool = pool;
+        this.gates = gates;
+        this.audit = audit;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** Takes effect on the next call (dev-mode hot reload). */
+    public void policy(Policy p) {
+        this.policy = p;
+    }
+
+    public synchronized ExecResult exec(String code, byte[] stdin) {
+        if (closed) {
+            throw new IllegalStateException("session " + name + " is closed");
+        }
+        Policy p = policy;
+        long t0 = System.nanoTime();
+        String notice = "";
+        if (bound == null) {
+            bind(pool.acquire());
+        }
+        boolean fresh = !p.filesystem().persistAcrossCalls() && calls > 0;
+        if (fresh) {
+            gates.freshWorkspace().run();
+        }
+        calls++;
+        audit.drainCall();
+        CallOutput output = new CallOutput(p.resources().maxOutputBytes());
+        PooledContext pc = bound;
+        pc.stdout.target(output.stdout());
+        pc.stderr.target(output.stderr());
+        pc.stdin.source(stdin);
+        Source source = Source.newBuilder("python", code, "<cordon>").cached(true).buildLiteral();
+        Call call = new Call(pc, p, output);
+        String cwd = calls == 1 || fresh ? p.filesystem().workspaceDir() : null;
+        Future<Value> f = runner.submit(() -> {
+            call.start(runnerThread);
+            try {
+                pc.beginCall(cwd, fresh);
+                return pc.context.eval(source);
+            } finally {
+                if (call.limit.get() == null) {
+                    try {
+                        pc.endCall();
+                    } catch (PolyglotException e) {
+                        // Flushing is best effort; the call's own outcome is what we report.
+                    }
+                }
+            }
+        });
+        Watchdog.get().watch(call);
+        Outcome outcome;
+        try {
+            outcome = await(f, call);
+        } finally {
+            Watchdog.get().unwatch(call);
+            pc.stdout.target(null);
+            pc.stderr.target(null);
+            pc.stdin.source(null);
+        }
+        if (outcome.retire) {
+            notice = "\n[cordon: the session's interpreter was reset; Python globals from earlier calls are gone]\n";
+            retire();
+        }
+        List<Decision.Deny> denied = audit.drainCall();
+        ExecResult.Limit limit = call.limit.get();
+        ExecResult.Status status = outcome.status;
+        if (limit == null && status == ExecResult.Status.ERROR) {
+            limit = limitFromDenials(denied);
+            if (limit != null) {
+                status = ExecResult.Status.LIMIT;
+            }
+        }
+        if (limit != null) {
+            status = ExecResult.Status.LIMIT;
+        }
+        ExecResult.Error error = outcome.error;
+        if (limit != null && error == null) {
+            error = new ExecResult.Error("LimitExceeded", limitMessage(limit, p), null);
+        }
+        List<ExecResult.Blocked> blocked = new ArrayList<>();
+        for (Decision.Deny d : denied) {
+            blocked.add(ExecResult.Blocked.of(d));
+        }
+        long wallMs = (System.nanoTime() - t0) / 1_000_000;
+        return new ExecResult(status, limit, output.stdoutText(), output.stderrText() + notice,
+                output.overflowed(), error, blocked, gates.outputs().get(), "graalpy", name,
+                new ExecResult.Timing(wallMs, call.cpuNanos() / 1_000_000));
+    }
+
+    private record Outcome(ExecResult.Status status, ExecResult.Error error, boolean retire) { }
+
+    private Outcome await(Future<Value> f, Call call) {
+        while (true) {
+            try {
+                f.get(Watchdog.PERIOD_MS * 2, TimeUnit.MILLISECONDS);
+                return new Outcome(ExecResult.Status.OK, null, false);
+            } catch (TimeoutException e) {
+                long tripped = call.trippedAt;
+                if (tripped != 0 && System.nanoTime() - tripped > STOP_GRACE_MS * 1_000_000L) {
+                    // The guest ignored the interrupt (a long builtin): give up on this context and
+                    // its thread; the session goes on with a fresh one.
+                    f.cancel(true);
+                    abandonRunner();
+                    return new Outcome(ExecResult.Status.LIMIT, new ExecResult.Error("LimitExceeded",
+                            limitMessage(call.limit.get(), call.policy)
+                                    + " The guest did not stop within " + STOP_GRACE_MS
+                                    + " ms of the interrupt (a long-running builtin); its interpreter was retired.",
+                            null), true);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                call.trip(ExecResult.Limit.WALL);
+            } catch (ExecutionException e) {
+                return classify(e.getCause(), call);
+            }
+        }
+    }
+
+    private Outcome classify(Throwable t, Call call) {
+        if (!(t instanceof PolyglotException pe)) {
+            return new Outcome(ExecResult.Status.ERROR,
+                    new ExecResult.Error("EngineError", String.valueOf(t), null), true);
+        }
+        if (call.limit.get() != null || pe.isInterrupted()) {
+            if (call.limit.get() == null) {
+                call.limit.compareAndSet(null, ExecResult.Limit.WALL);
+            }
+            return new Outcome(ExecResult.Status.LIMIT, null, !alive(call.pc));
+        }
+        if (pe.isExit()) {
+            int code = pe.getExitStatus();
+            boolean dead = !alive(call.pc);
+            return code == 0 ? new Outcome(ExecResult.Status.OK, null, dead)
+                    : new Outcome(ExecResult.Status.ERROR,
+                            new ExecResult.Error("SystemExit", "exit status " + code, null), dead);
+        }
+        if (pe.isCancelled()) {
+            return new Outcome(ExecResult.Status.ERROR,
+                    new ExecResult.Error("Cancelled", "the call was cancelled", null), true);
+        }
+        if (pe.isResourceExhausted()) {
+            call.limit.compareAndSet(null, ExecResult.Limit.MEMORY);
+            return new Outcome(ExecResult.Status.LIMIT, null, !alive(call.pc));
+        }
+        if (pe.isGuestException() && String.valueOf(pe.getMessage()).contains("java.lang.ThreadDeath")) {
+            // os._exit() on a thread other than the one that built the context: Truffle unwinds it
+            // with ThreadDeath instead of an exit. The interpreter is gone either way: retire it.
+            return new Outcome(ExecResult.Status.ERROR,
+                    new ExecResult.Error("SystemExit", "the interpreter exited (os._exit)", null), true);
+        }
+        if (pe.isGuestException()) {
+            String type = guestType(pe);
+            String msg = pe.getMessage() == null ? "" : pe.getMessage();
+            if (msg.startsWith(type + ": ")) {
+                msg = msg.substring(type.length() + 2);
+            } else if (msg.equals(type)) {
+                msg = "";
+            }
+            if ("MemoryError".equals(type)) {
+                call.limit.compareAndSet(null, ExecResult.Limit.MEMORY);
+            }
+            return new Outcome(ExecResult.Status.ERROR, new ExecResult.Error(type, msg, traceback(pe, type, msg)),
+                    false);
+        }
+        // Internal errors of the engine: a message for the user, never a Java stack trace for the guest.
+        return new Outcome(ExecResult.Status.ERROR,
+                new ExecResult.Error("EngineError", "GraalPy internal error: " + pe.getMessage(), null),
+                !alive(call.pc));
+    }
+
+    private static String guestType(PolyglotException pe) {
+        try {
+            Value g = pe.getGuestObject();
+            if (g != null && g.getMetaObject() != null) {
+                return g.getMetaObject().getMetaSimpleName();
+            }
+        } catch (RuntimeException e) {
+            // fall through: a guest object whose type cannot be read
+        }
+        return "Exception";
+    }
+
+    /** Formats the guest frames host-side, the way Python prints a traceback. */
+    private static String traceback(PolyglotException pe, String type, String msg) {
+        List<String> frames = new ArrayList<>();
+        for (PolyglotException.StackFrame fr : pe.getPolyglotStackTrace()) {
+            if (!fr.isGuestFrame()) {
+                continue;
+            }
+            var loc = fr.getSourceLocation();
+            String file = loc == null ? "<unknown>" : loc.getSource().getName();
+            int line = loc == null ? 0 : loc.getStartLine();
+            String fn = fr.getRootName() == null ? "<module>" : fr.getRootName();
+            StringBuilder b = new StringBuilder("  File \"").append(file).append("\", line ").append(line)
+                    .append(", in ").append(fn);
+            if (loc != null && loc.getSource().hasCharacters() && !file.startsWith("<frozen")) {
+                try {
+                    String src = loc.getSource().getCharacters(line).toString().strip();
+                    if (!src.isEmpty()) {
+                        b.append("\n    ").append(src);
+                    }
+                } catch (RuntimeException e) {
+                    // no source text for this line
+                }
+            }
+            frames.add(b.toString());
+        }
+        java.util.Collections.reverse(frames);
+        StringBuilder tb = new StringBuilder("Traceback (most recent call last):\n");
+        for (String f : frames) {
+            tb.append(f).append('\n');
+        }
+        tb.append(type);
+        if (!msg.isEmpty()) {
+            tb.append(": ").append(msg);
+        }
+        return tb.append('\n').toString();
+    }
+
+    private static ExecResult.Limit limitFromDenials(List<Decision.Deny> denied) {
+        for (Decision.Deny d : denied) {
+            if (d.rule().equals("filesystem.max_size_mb")) {
+                return ExecResult.Limit.DISK;
+            }
+            if (d.rule().equals("resources.max_processes")) {
+                return ExecResult.Limit.PROCESSES;
+            }
+        }
+        return null;
+    }
+
+    static String limitMessage(ExecResult.Limit limit, Policy p) {
+        var r = p.resources();
+        return switch (limit) {
+            case CPU -> "CPU time limit of " + r.maxCpuSeconds() + " s exceeded (resources.max_cpu_seconds). To raise it: execution.sandbox.resources.max_cpu_seconds: " + r.maxCpuSeconds() * 2;
+            case WALL -> "wall-clock limit of " + r.maxWallSeconds() + " s exceeded (resources.max_wall_seconds). To raise it: execution.sandbox.resources.max_wall_seconds: " + r.maxWallSeconds() * 2;
+            case MEMORY -> "memory limit of " + r.maxMemoryMb() + " MB exceeded (resources.max_memory_mb). To raise it: execution.sandbox.resources.max_memory_mb: " + r.maxMemoryMb() * 2;
+            case OUTPUT -> "output limit of " + r.maxOutputSizeMb() + " MB exceeded (resources.max_output_size_mb). To raise it: execution.sandbox.resources.max_output_size_mb: " + r.maxOutputSizeMb() * 2;
+            case DISK -> "workspace size limit of " + p.filesystem().maxSizeMb() + " MB reached (filesystem.max_size_mb). To raise it: execution.sandbox.filesystem.max_size_mb: " + p.filesystem().maxSizeMb() * 2;
+            case PROCESSES -> "process limit of " + r.maxProcesses() + " reached (resources.max_processes). To raise it: execution.sandbox.resources.max_processes: " + r.maxProcesses() * 2;
+        };
+    }
+
+    private static boolean alive(PooledContext pc) {
+        try {
+            pc.context.eval("python", "None");
+            return true;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    private void bind(PooledContext pc) {
+        gates.attach().accept(pc.context);
+        pc.fileSystem.bind(gates.fileSystem());
+        pc.processHandler.bind(gates.processes());
+        bound = pc;
+        newRunner();
+    }
+
+    private void newRunner() {
+        AtomicReference<Thread> t = new AtomicReference<>();
+        runner = Executors.newSingleThreadExecutor(r -> {
+            Thread th = new Thread(null, r, "cordon-session-" + name, RUNNER_STACK);
+            th.setDaemon(true);
+            t.set(th);
+            return th;
+        });
+        try {
+            // Start the thread now so the call can measure it from its first instruction.
+            runner.submit(() -> { }).get();
+        } catch (InterruptedException | ExecutionException e) {
+            throw new IllegalStateException(e);
+        }
+        runnerThread = t.get();
+    }
+
+    private void abandonRunner() {
+        runner.shutdownNow();
+        runner = null;
+    }
+
+    private void retire() {
+        PooledContext pc = bound;
+        bound = null;
+        if (pc == null) {
+            return;
+        }
+        try {
+            gates.detach().accept(pc.context);
+        } finally {
+            SharedEngine.get().threads().forget(pc.context);
+            Thread.ofVirtual().start(pc::close);
+            if (runner != null) {
+                runner.shutdown();
+                runner = null;
+            }
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            retire();
+        }
+    }
+
+    /** One running call, as the watchdog sees it. */
+    final class Call {
+        final PooledContext pc;
+        final Policy policy;
+        final CallOutput output;
+        final AtomicReference<ExecResult.Limit> limit = new AtomicReference<>();
+        volatile long trippedAt;
+        private volatile boolean started;
+        private long startNanos;
+        private final Map<Thread, Long> cpuBase = new HashMap<>();
+        private final Map<Thread, Long> allocBase = new HashMap<>();
+        private long retiredBase;
+        private long heapBase;
+        private volatile long lastCpu;
+
+        Call(PooledContext pc, Policy policy, CallOutput output) {
+            this.pc = pc;
+            this.policy = policy;
+            this.output = output;
+        }
+
+        /** Runs on the runner thread, just before guest code starts. */
+        synchronized void start(Thread runnerThread) {
+            Watchdog w = Watchdog.get();
+            for (Thread t : threads(runnerThread)) {
+                cpuBase.put(t, w.cpuNanos(t));
+                allocBase.put(t, w.allocatedBytes(t));
+            }
+            retiredBase = SharedEngine.get().threads().retiredCpuNanos(pc.context);
+            heapBase = w.heapUsed();
+            startNanos = System.nanoTime();
+            started = true;
+        }
+
+        private Set<Thread> threads(Thread runnerThread) {
+            Set<Thread> s = new java.util.HashSet<>(SharedEngine.get().threads().threadsOf(pc.context));
+            if (runnerThread != null) {
+                s.add(runnerThread);
+            }
+            return s;
+        }
+
+        long cpuNanos() {
+            return lastCpu;
+        }
+
+        synchronized void check(Watchdog w) {
+            if (!started || limit.get() != null) {
+                return;
+            }
+            var r = policy.resources();
+            if (output.overflowed()) {
+                trip(ExecResult.Limit.OUTPUT);
+                return;
+            }
+            if (System.nanoTime() - startNanos > r.maxWallSeconds() * 1_000_000_000L) {
+                trip(ExecResult.Limit.WALL);
+                return;
+            }
+            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
+            long alloc = 0;
+            for (Thread t : threads(runnerThread)) {
+                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
+                alloc += w.allocatedBytes(t) - allocBase.getOrDefault(t, 0L);
+            }
+            lastCpu = cpu;
+            if (cpu > r.maxCpuSeconds() * 1_000_000_000L) {
+                trip(ExecResult.Limit.CPU);
+                return;
+            }
+            long limitBytes = r.maxMemoryMb() * 1024L * 1024L;
+            // Cheap filter first: a call cannot hold more than it allocated. Only then look at the
+            // heap, and only then pay for a collection to see what is really live.
+            if (alloc > limitBytes && w.heapUsed() - heapBase > limitBytes) {
+                long live = w.liveHeapAfterGc();
+                if (live - heapBase > limitBytes || live > w.heapMax() * 9 / 10) {
+                    trip(ExecResult.Limit.MEMORY);
+                }
+            }
+        }
+
+        void trip(ExecResult.Limit l) {
+            if (limit.compareAndSet(null, l)) {
+                trippedAt = System.nanoTime();
+                Context ctx = pc.context;
+                Thread.ofVirtual().name("cordon-interrupt-" + name).start(() -> {
+                    try {
+                        ctx.interrupt(Duration.ofMillis(STOP_GRACE_MS));
+                    } catch (TimeoutException | RuntimeException e) {
+                        // The caller's grace timer retires the context.
+                    }
+                });
+            }
+        }
+    }
+}
