@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param engine          {@code graalpy} or {@code native}
  * @param session         the session name
  * @param timing          wall and CPU time of the call
+ * @param notices         things the user should know that are not the guest's output, e.g. a dev-mode
+ *                        policy reload that failed and kept the last good policy; usually empty
  */
 public record ExecResult(
         Status status,
@@ -32,7 +34,8 @@ public record ExecResult(
         List<Output> outputs,
         String engine,
         String session,
-        Timing timing) {
+        Timing timing,
+        List<String> notices) {
 
     public ExecResult {
         Objects.requireNonNull(status, "status");
@@ -40,6 +43,24 @@ public record ExecResult(
         stderr = stderr == null ? "" : stderr;
         blocked = List.copyOf(blocked);
         outputs = List.copyOf(outputs);
+        notices = notices == null ? List.of() : List.copyOf(notices);
+    }
+
+    /** A result without notices. */
+    public ExecResult(Status status, Limit limit, String stdout, String stderr, boolean stdoutTruncated, Error error,
+            List<Blocked> blocked, List<Output> outputs, String engine, String session, Timing timing) {
+        this(status, limit, stdout, stderr, stdoutTruncated, error, blocked, outputs, engine, session, timing, List.of());
+    }
+
+    /** This result with {@code more} notices appended. */
+    public ExecResult withNotices(List<String> more) {
+        if (more.isEmpty()) {
+            return this;
+        }
+        List<String> all = new java.util.ArrayList<>(notices);
+        all.addAll(more);
+        return new ExecResult(status, limit, stdout, stderr, stdoutTruncated, error, blocked, outputs, engine, session,
+                timing, all);
     }
 
     public boolean ok() {
