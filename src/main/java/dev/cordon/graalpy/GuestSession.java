@@ -38,15 +38,16 @@ public final class GuestSession implements AutoCloseable {
     private static final long RUNNER_STACK = 16L * 1024 * 1024;
 
     private final String name;
-    private final ContextPool pool;
-    private final SessionGates gates;
-    private final Audit audit;
-    private volatile Policy policy;
+    private ContextPool pool;
+    private SessionGates gates;
+    private Audit audit;
+    private Policy policy;
     private PooledContext bound;
     private ExecutorService runner;
     private Thread runnerThread;
     private int calls;
     private boolean closed;
+    private String pendingNotice;
 
     public GuestSession(String name, Policy policy, ContextPool pool, SessionGates gates, Audit audit) {
         this.name = name;
@@ -60,9 +61,32 @@ public final class GuestSession implements AutoCloseable {
         return name;
     }
 
-    /** Takes effect on the next call (dev-mode hot reload). */
-    public void policy(Policy p) {
-        this.policy = p;
+    /**
+     * Switches the session to a new policy from its next call (dev-mode hot reload). When the new
+     * policy needs the same kind of context ({@link ContextShape}), the interpreter and its Python
+     * globals are kept and only the gates are swapped; otherwise the next call starts a fresh
+     * interpreter, and the result says so.
+     *
+     * @return whether the interpreter (and its globals) was kept
+     */
+    public synchronized boolean rebind(Policy newPolicy, ContextPool newPool, SessionGates newGates, Audit newAudit) {
+        boolean keep = bound != null && bound.shape.equals(newPool.shape());
+        if (bound != null && !keep) {
+            retire();
+            pendingNotice = "the new policy needs a different interpreter setup: this call runs in a fresh "
+                    + "interpreter, and Python globals from earlier calls are gone (workspace files are kept)";
+        }
+        if (keep) {
+            gates.detach().accept(bound.context);
+        }
+        this.policy = newPolicy;
+        this.pool = newPool;
+        this.gates = newGates;
+        this.audit = newAudit;
+        if (keep) {
+            bindGates(bound);
+        }
+        return keep || bound == null && calls == 0;
     }
 
     public synchronized ExecResult exec(String code, byte[] stdin) {
@@ -71,7 +95,11 @@ public final class GuestSession implements AutoCloseable {
         }
         Policy p = policy;
         long t0 = System.nanoTime();
-        String notice = "";
+        List<String> notices = new ArrayList<>(1);
+        if (pendingNotice != null) {
+            notices.add(pendingNotice);
+            pendingNotice = null;
+        }
         if (bound == null) {
             bind(pool.acquire());
         }
@@ -115,7 +143,8 @@ public final class GuestSession implements AutoCloseable {
             pc.stdin.source(null);
         }
         if (outcome.retire) {
-            notice = "\n[cordon: the session's interpreter was reset; Python globals from earlier calls are gone]\n";
+            notices.add("the session's interpreter was reset after this call; Python globals from earlier calls are gone "
+                    + "(workspace files are kept)");
             retire();
         }
         List<Decision.Deny> denied = audit.drainCall();
@@ -139,9 +168,9 @@ public final class GuestSession implements AutoCloseable {
             blocked.add(ExecResult.Blocked.of(d));
         }
         long wallMs = (System.nanoTime() - t0) / 1_000_000;
-        return new ExecResult(status, limit, output.stdoutText(), output.stderrText() + notice,
+        return new ExecResult(status, limit, output.stdoutText(), output.stderrText(),
                 output.overflowed(), error, blocked, gates.outputs().get(), "graalpy", name,
-                new ExecResult.Timing(wallMs, call.cpuNanos() / 1_000_000));
+                new ExecResult.Timing(wallMs, call.finalCpuNanos() / 1_000_000), notices);
     }
 
     private record Outcome(ExecResult.Status status, ExecResult.Error error, boolean retire) { }
@@ -308,11 +337,15 @@ public final class GuestSession implements AutoCloseable {
     }
 
     private void bind(PooledContext pc) {
-        gates.attach().accept(pc.context);
-        pc.fileSystem.bind(gates.fileSystem());
-        pc.processHandler.bind(gates.processes());
+        bindGates(pc);
         bound = pc;
         newRunner();
+    }
+
+    private void bindGates(PooledContext pc) {
+        pc.fileSystem.bind(gates.fileSystem());
+        pc.processHandler.bind(gates.processes());
+        gates.attach().accept(pc.context);
     }
 
     private void newRunner() {
@@ -407,6 +440,19 @@ public final class GuestSession implements AutoCloseable {
 
         long cpuNanos() {
             return lastCpu;
+        }
+
+        /** CPU of the whole call, read once it ended (the watchdog's last sample may be 10 ms old). */
+        synchronized long finalCpuNanos() {
+            if (!started) {
+                return 0;
+            }
+            Watchdog w = Watchdog.get();
+            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
+            for (Thread t : threads(runnerThread)) {
+                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
+            }
+            return Math.max(cpu, lastCpu);
         }
 
         synchronized void check(Watchdog w) {
