@@ -51,6 +51,14 @@ final class Domains {
                 throw notV4;
             }
         }
+        if (rest.isEmpty()) {
+            throw new IllegalArgumentException("empty domain");
+        }
+        for (String l : rest.split("\\.", -1)) {
+            if (l.isEmpty()) {
+                throw new IllegalArgumentException("empty label (two dots in a row, or a leading dot)");
+            }
+        }
         String ascii;
         try {
             ascii = IDN.toASCII(rest, IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);

@@ -55,8 +55,9 @@ final class PolicyParser {
 
     static {
         home("", "execution");
-        home("execution", "engine", "isolation", "sandbox", "logging");
-        home("execution.sandbox", "network", "packages", "filesystem", "subprocess", "resources", "logging");
+        home("execution", "engine", "isolation", "sandbox");
+        home("execution.sandbox", "network", "packages", "filesystem", "subprocess", "resources");
+        home("execution or execution.sandbox", "logging");
         home("execution.sandbox.network", "policy", "allowlist", "allow_listen", "logging");
         home("execution.sandbox.network.allowlist[]", "domain", "cidr", "ports");
         home("execution.sandbox.network.logging", "egress", "log_bodies");
@@ -67,6 +68,7 @@ final class PolicyParser {
         home("execution.sandbox.subprocess", "allow", "allowed_commands", "blocked_commands", "max_runtime_seconds");
         home("execution.sandbox.resources", "max_memory_mb", "max_cpu_seconds", "max_output_size_mb",
                 "max_processes", "max_wall_seconds");
+        home("execution.logging", "level", "log_blocked_operations", "log_file", "audit_file", "egress_file");
         home("execution.sandbox.logging", "level", "log_blocked_operations", "log_file", "audit_file", "egress_file");
     }
 

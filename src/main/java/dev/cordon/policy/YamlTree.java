@@ -18,6 +18,7 @@ import org.yaml.snakeyaml.events.NodeEvent;
 import org.yaml.snakeyaml.events.ScalarEvent;
 import org.yaml.snakeyaml.parser.Parser;
 import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.ReaderException;
 import org.yaml.snakeyaml.reader.StreamReader;
 
 /**
@@ -122,6 +123,12 @@ final class YamlTree {
             }
             throw new PolicyException(source, m == null ? 0 : m.getLine() + 1, m == null ? 0 : m.getColumn() + 1, "",
                     "invalid YAML: " + oneLine(problem));
+        } catch (ReaderException e) {
+            // Raised by the character reader, before any token: no mark, but the offset is known.
+            int[] lc = lineColumn(text, e.getPosition());
+            throw new PolicyException(source, lc[0], lc[1], "", "invalid YAML: character U+"
+                    + String.format("%04X", e.getCodePoint()) + " is not allowed in YAML; remove it or escape it in"
+                    + " a double-quoted string");
         } catch (YAMLException e) {
             throw new PolicyException(source, 0, 0, "", "invalid YAML: " + oneLine(String.valueOf(e.getMessage())));
         }
@@ -316,6 +323,24 @@ final class YamlTree {
             }
         }
         return b.append('"').toString();
+    }
+
+    /** 1-based line and column of the code point at {@code codePointIndex}. */
+    private static int[] lineColumn(String text, int codePointIndex) {
+        int line = 1;
+        int column = 1;
+        int cp = 0;
+        for (int i = 0; i < text.length() && cp < codePointIndex; cp++) {
+            int c = text.codePointAt(i);
+            i += Character.charCount(c);
+            if (c == '\n') {
+                line++;
+                column = 1;
+            } else {
+                column++;
+            }
+        }
+        return new int[] {line, column};
     }
 
     private static String oneLine(String s) {
