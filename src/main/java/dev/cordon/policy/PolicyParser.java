@@ -79,7 +79,10 @@ final class PolicyParser {
     }
 
     private final String source;
-    private final List<PolicyException> errors = new ArrayList<>();
+    /** Errors found so far; cheap records (an exception per error would fill a stack trace each). */
+    private final List<Problem> errors = new ArrayList<>();
+
+    private record Problem(int line, int column, String path, String problem) { }
 
     PolicyParser(String source) {
         this.source = source;
@@ -90,10 +93,11 @@ final class PolicyParser {
         Node root = YamlTree.read(text, source);
         Policy p = policy(root);
         if (!errors.isEmpty()) {
-            List<PolicyException> sorted = new ArrayList<>(errors);
-            sorted.sort(Comparator.comparingInt(PolicyException::line).thenComparingInt(PolicyException::column));
+            List<Problem> sorted = new ArrayList<>(errors);
+            sorted.sort(Comparator.comparingInt(Problem::line).thenComparingInt(Problem::column));
             int more = Math.max(0, sorted.size() - PolicyException.MAX_ERRORS);
-            List<PolicyException> shown = sorted.subList(0, Math.min(sorted.size(), PolicyException.MAX_ERRORS));
+            List<PolicyException> shown = sorted.subList(0, Math.min(sorted.size(), PolicyException.MAX_ERRORS))
+                    .stream().map(x -> new PolicyException(source, x.line(), x.column(), x.path(), x.problem())).toList();
             if (shown.size() == 1) {
                 throw shown.getFirst();
             }
@@ -772,6 +776,6 @@ final class PolicyParser {
     }
 
     private void error(int line, int column, String path, String problem) {
-        errors.add(new PolicyException(source, line, column, path, problem));
+        errors.add(new Problem(line, column, path, problem));
     }
 }
