@@ -116,7 +116,10 @@ public enum Knob {
     /** What enforces it (ENFORCED) or the work it waits for (NOT_YET), e.g. "network gate". */
     public String topic() { return topic; }
 
-    /** NOT_YET only: what this build does instead, e.g. "every connection is refused". */
+    /**
+     * For a NOT_YET knob: what this build does instead, e.g. "every connection is refused". Kept
+     * when the row is flipped to ENFORCED (then unused), so flipping is a one-word change.
+     */
     public String until() { return until; }
 
     /** Whether {@code p} departs from {@link Policy#DEFAULT} on this knob. */
