@@ -22,6 +22,7 @@ public class PolicyException extends Exception {
     private final int column;
     private final String yamlPath;
     private final String problem;
+    /** Null for a single error (a list holding {@code this} would leak it from the constructor). */
     private final List<PolicyException> errors;
 
     /**
@@ -38,7 +39,7 @@ public class PolicyException extends Exception {
         this.column = column;
         this.yamlPath = yamlPath;
         this.problem = problem;
-        this.errors = List.of(this);
+        this.errors = null; // just this one; see errors()
     }
 
     /** All of {@code errors} (non-empty, sorted), reported as one exception; {@code more} were not listed. */
@@ -93,5 +94,5 @@ public class PolicyException extends Exception {
     public String problem() { return problem; }
 
     /** Every error found, first one first; a single-element list for a single error. */
-    public List<PolicyException> errors() { return errors; }
+    public List<PolicyException> errors() { return errors == null ? List.of(this) : errors; }
 }

@@ -100,8 +100,7 @@ class PolicyCasesTest {
             assertEquals(want.get("equals_default").asBoolean(), p.equals(Policy.DEFAULT), name + ": equals DEFAULT");
         }
         JsonNode tree = YAML.readTree(effective);
-        for (Iterator<Map.Entry<String, JsonNode>> it = want.path("values").fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> v = it.next();
+        for (Map.Entry<String, JsonNode> v : want.path("values").properties()) {
             String path = v.getKey().startsWith("execution") ? v.getKey() : "execution.sandbox." + v.getKey();
             JsonNode actual = at(tree, path);
             assertNotNull(actual, name + ": no value at " + v.getKey() + " in\n" + effective);
