@@ -1,17 +1,29 @@
 package dev.cordon.policy;
 
+import java.util.List;
+
 /**
  * A policy that cannot be used: the message names the file, line and column, the YAML path and
  * what is wrong, e.g. {@code openclaw.exec.yaml:7:15: execution.sandbox.network.policy: unknown
- * value "sometimes" (expected one of: restricted, permissive, deny)}.
+ * value "sometimes" (expected one of: deny, restricted, permissive)}.
+ *
+ * <p>The loader reports every value error it finds (up to {@value #MAX_ERRORS}), sorted by
+ * position: the accessors describe the first one, {@link #errors()} lists all of them, and
+ * {@link #getMessage()} has one line per error. A YAML syntax error, an oversized file, an alias or
+ * nesting too deep stops the read at once and is the only error.
  */
 public class PolicyException extends Exception {
+
+    /** Bound on the errors collected from one file; the rest are counted, not listed. */
+    public static final int MAX_ERRORS = 20;
 
     private final String source;
     private final int line;
     private final int column;
     private final String yamlPath;
     private final String problem;
+    /** Null for a single error (a list holding {@code this} would leak it from the constructor). */
+    private final List<PolicyException> errors;
 
     /**
      * @param source   file name or other label of the policy text
@@ -27,6 +39,33 @@ public class PolicyException extends Exception {
         this.column = column;
         this.yamlPath = yamlPath;
         this.problem = problem;
+        this.errors = null; // just this one; see errors()
+    }
+
+    /** All of {@code errors} (non-empty, sorted), reported as one exception; {@code more} were not listed. */
+    PolicyException(List<PolicyException> errors, int more) {
+        super(combined(errors, more));
+        PolicyException first = errors.getFirst();
+        this.source = first.source;
+        this.line = first.line;
+        this.column = first.column;
+        this.yamlPath = first.yamlPath;
+        this.problem = first.problem;
+        this.errors = List.copyOf(errors);
+    }
+
+    private static String combined(List<PolicyException> errors, int more) {
+        StringBuilder b = new StringBuilder();
+        for (PolicyException e : errors) {
+            if (!b.isEmpty()) {
+                b.append('\n');
+            }
+            b.append(e.getMessage());
+        }
+        if (more > 0) {
+            b.append('\n').append("(").append(more).append(" more errors not shown)");
+        }
+        return b.toString();
     }
 
     private static String format(String source, int line, int column, String yamlPath, String problem) {
@@ -53,4 +92,7 @@ public class PolicyException extends Exception {
     public String yamlPath() { return yamlPath; }
 
     public String problem() { return problem; }
+
+    /** Every error found, first one first; a single-element list for a single error. */
+    public List<PolicyException> errors() { return errors == null ? List.of(this) : errors; }
 }
