@@ -167,6 +167,16 @@ public final class FileDecisions {
     }
 
     /**
+     * A write to a file that has other hard links (only the host or a native-tier process can make
+     * them): the other names may lie outside the workspace, and a write would change them too.
+     */
+    public static Decision.Deny sharedFile(FilesystemPolicy p, Op op, String guestPath) {
+        return new Decision.Deny(Decision.Category.FILESYSTEM, op.word(), guestPath, "filesystem.workspace_only",
+                "the file has other hard links, possibly outside " + p.workspaceDir() + ", which a write would change too",
+                "copy it (shutil.copy) and write the copy; no policy key allows writing shared files");
+    }
+
+    /**
      * A write that would take the bytes of all files in the workspace and {@code /tmp} past
      * {@code max_size_mb}.
      *

@@ -51,11 +51,17 @@ final class HostTree {
     }
 
     /**
-     * Bytes of the regular files under {@code dirfd} not in {@code exclude}, each inode counted once
+     * Bytes of the regular files under each of {@code dirfds} not in {@code exclude}, each inode counted once
      * (its key is added to {@code seen}).
      */
-    static long scan(int dirfd, Set<FileKey> seen, Set<FileKey> exclude) {
-        return deep(() -> scan(dirfd, seen, exclude, 0));
+    static long scan(int[] dirfds, Set<FileKey> seen, Set<FileKey> exclude) {
+        return deep(() -> {
+            long total = 0;
+            for (int fd : dirfds) {
+                total += scan(fd, seen, exclude, 0);
+            }
+            return total;
+        });
     }
 
     private static long scan(int dirfd, Set<FileKey> seen, Set<FileKey> exclude, int depth) {

@@ -59,6 +59,10 @@ import org.graalvm.polyglot.io.FileSystem;
  *       GraalPy's {@link FileSystem#allowInternalResourceAccess} over a deny-all filesystem, wrapped
  *       read-only (in 25.0.3 that helper alone would also allow writes there);</li>
  *   <li>optional extra read-only host directories at their own paths;</li>
+ *   <li>{@code /dev/null}, {@code /dev/zero}, {@code /dev/urandom}, {@code /dev/random}, served by
+ *       the JVM ({@link Devices});</li>
+ *   <li>programs in the standard bin directories may be inspected, not read (so that
+ *       {@code subprocess} reaches the process gate, which decides);</li>
  *   <li>the directories on the way to these (such as {@code /}) may be inspected
  *       ({@code stat}), not listed;</li>
  *   <li>nothing else: every other path is a denial, reported to the {@link DenialSink} and
@@ -254,6 +258,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
      * Call it while no guest code of this session runs.
      */
     public void rescan() {
+        checkOpen();
         try {
             prepare();
         } catch (IOException e) {
@@ -341,7 +346,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
             Protection p = new Protection(Set.copyOf(files), Set.copyOf(dirs));
             protection = p;
             Set<FileKey> seen = new HashSet<>();
-            long bytes = HostTree.scan(ws.fd, seen, p.files()) + HostTree.scan(tmp.fd, seen, p.files());
+            long bytes = HostTree.scan(new int[] {ws.fd, tmp.fd}, seen, p.files());
             quota.reset(bytes, seen);
         } finally {
             quota.namespace.unlock();
@@ -814,6 +819,9 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
             }
             if (write && isProtected(st.key())) {
                 check(op, t, true);
+            }
+            if (write && st.nlink() > 1) {
+                throw deny(FileDecisions.sharedFile(policy, op, t.guest()));
             }
             if (read) {
                 reopen.add(StandardOpenOption.READ);

@@ -346,4 +346,30 @@ class WorkspaceEscapeTest {
             assertEquals("[BLOCKED] filesystem=read path=/etc/hosts policy=filesystem.workspace_only", d.blockedLine());
         }
     }
+
+    /** A hard link the host put in the workspace may be read, not written: its other name may be outside. */
+    @Test
+    void hostMadeHardLinksAreReadOnly() throws Exception {
+        try (Sandboxed g = new Sandboxed(dirs.fresh(), FilesystemPolicy.DEFAULT, List.of(), List.of(), s -> {
+            try {
+                Files.createLink(Files.createDirectories(s.ws.resolve("uploads")).resolve("shared.txt"),
+                        s.outside.resolve("existing.txt"));
+            } catch (IOException e) {
+                throw new RuntimeException(e);
+            }
+        })) {
+            String out = g.run("""
+                    import os
+                    print('read', open('/workspace/uploads/shared.txt').read())
+                    for f in [lambda: open('/workspace/uploads/shared.txt', 'a'), lambda: os.truncate('/workspace/uploads/shared.txt', 0)]:
+                        try:
+                            print('DID', f())
+                        except PermissionError as e:
+                            print('refused', 'hard links' in str(e))
+                    """);
+            assertTrue(out.contains("read keep"), out);
+            assertEquals(2, out.lines().filter(l -> l.equals("refused True")).count(), out);
+            assertEquals("keep", Files.readString(g.outside.resolve("existing.txt")));
+        }
+    }
 }

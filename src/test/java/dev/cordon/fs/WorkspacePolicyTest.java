@@ -231,4 +231,53 @@ class WorkspacePolicyTest {
             assertEquals("/data ['in', 'out'] True\n", out);
         }
     }
+
+    @Test
+    void extraReadOnlyDirsCanBeImportedNotChanged() throws Exception {
+        Path base = dirs.fresh();
+        Path lib = Files.createDirectories(base.resolve("site"));
+        Files.writeString(lib.resolve("cordon_ro_mod.py"), "VALUE = 42\n");
+        Files.createDirectories(base.resolve("outside"));
+        Files.writeString(base.resolve("outside/secret.txt"), "SECRET-RO");
+        Files.createSymbolicLink(lib.resolve("escape.txt"), base.resolve("outside/secret.txt"));
+        try (Sandboxed g = new Sandboxed(base, FilesystemPolicy.DEFAULT, List.of(), List.of(lib), null)) {
+            String out = g.run("""
+                    import sys, os
+                    lib = %s
+                    sys.path.insert(0, lib)
+                    import cordon_ro_mod
+                    print('value', cordon_ro_mod.VALUE, sorted(os.listdir(lib)))
+                    for f in [lambda: open(lib + '/new.py', 'w'), lambda: os.remove(lib + '/cordon_ro_mod.py'),
+                              lambda: open(lib + '/escape.txt').read(), lambda: os.mkdir(lib + '/d')]:
+                        try:
+                            print('GOT', f())
+                        except PermissionError as e:
+                            print('refused')
+                    """.formatted(Sandboxed.pyStr(lib.toString())));
+            assertTrue(out.contains("value 42 ['cordon_ro_mod.py', 'escape.txt']"), out);
+            assertFalse(out.contains("GOT"), out);
+            assertFalse(out.contains("SECRET-RO"), out);
+            assertEquals(4, out.lines().filter(l -> l.equals("refused")).count(), out);
+            assertFalse(Files.exists(lib.resolve("new.py")));
+            assertFalse(Files.exists(lib.resolve("d")));
+            assertTrue(Files.exists(lib.resolve("cordon_ro_mod.py")));
+        }
+    }
+
+    /** fcntl locks work: GraalPy only locks FileChannels, so the gate's channel is one. */
+    @Test
+    void fileLocksWork() throws Exception {
+        try (Sandboxed g = new Sandboxed(dirs.fresh(), FilesystemPolicy.DEFAULT)) {
+            String out = g.run("""
+                    import fcntl
+                    with open('/workspace/locked', 'w') as f:
+                        fcntl.flock(f, fcntl.LOCK_EX)
+                        f.write('x')
+                        fcntl.flock(f, fcntl.LOCK_UN)
+                    print('locked ok')
+                    """);
+            assertEquals("locked ok\n", out);
+            assertEquals("x", Files.readString(g.ws.resolve("locked")));
+        }
+    }
 }
