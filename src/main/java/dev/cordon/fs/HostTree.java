@@ -19,9 +19,10 @@ import java.util.function.Predicate;
  * host can never count or delete anything outside the root, whatever guest code or a native-tier
  * process does concurrently.
  *
- * <p>Limit: the walk holds one fd per level and recurses per level; trees deeper than
- * {@link #MAX_DEPTH} levels are refused (the gate itself cannot make paths longer than
- * {@code PATH_MAX}, so only a native-tier process could build one).
+ * <p>The walk holds one fd per level and recurses per level, on a thread with a large stack. Guest
+ * code can build trees deeper than any path can address (by renaming deep trees under deep trees),
+ * so: a scan deeper than {@link #MAX_DEPTH} fails (the caller then treats the quota as full), and a
+ * clear hoists a subtree found at that depth up to the root and clears it from there.
  */
 final class HostTree {
 
@@ -105,17 +106,34 @@ final class HostTree {
      * Removes everything under {@code dirfd} except the entries whose relative path {@code keep}
      * accepts (kept whole) and the directories on the way to them ({@code onTheWay}).
      */
-    static void clear(int dirfd, Predicate<String> keep, Predicate<String> onTheWay) {
+    static void clear(int rootfd, Predicate<String> keep, Predicate<String> onTheWay) {
         deep(() -> {
-            clear(dirfd, "", keep, onTheWay, 0);
+            List<String> hoisted = new ArrayList<>();
+            clear(rootfd, rootfd, "", keep, onTheWay, 0, hoisted);
+            while (!hoisted.isEmpty()) {
+                String h = hoisted.remove(hoisted.size() - 1);
+                int fd = openDir(rootfd, h);
+                if (fd >= 0) {
+                    try {
+                        clear(rootfd, fd, "\0", rel -> false, rel -> false, 1, hoisted);
+                    } finally {
+                        Sys.close(fd);
+                    }
+                }
+                try {
+                    Sys.unlinkat(rootfd, h, Sys.AT_REMOVEDIR);
+                } catch (Sys.Errno e) {
+                    // changed under us: left for the next reset
+                }
+            }
             return 0L;
         });
     }
 
-    private static void clear(int dirfd, String prefix, Predicate<String> keep, Predicate<String> onTheWay, int depth) {
-        if (depth > MAX_DEPTH) {
-            throw new UncheckedIOException(new IOException("the workspace is nested deeper than " + MAX_DEPTH + " levels"));
-        }
+    private static final java.util.concurrent.atomic.AtomicLong HOISTS = new java.util.concurrent.atomic.AtomicLong();
+
+    private static void clear(int rootfd, int dirfd, String prefix, Predicate<String> keep, Predicate<String> onTheWay,
+            int depth, List<String> hoisted) {
         List<String> names;
         try {
             names = list(dirfd);
@@ -134,11 +152,15 @@ final class HostTree {
                 continue;
             }
             try {
-                if (st.isDirectory()) {
+                if (st.isDirectory() && depth >= MAX_DEPTH) {
+                    String h = ".cordon-deep-" + Long.toHexString(System.nanoTime()) + "-" + HOISTS.incrementAndGet();
+                    Sys.renameat2(dirfd, name, rootfd, h, Sys.RENAME_NOREPLACE);
+                    hoisted.add(h);
+                } else if (st.isDirectory()) {
                     int fd = openDir(dirfd, name);
                     if (fd >= 0) {
                         try {
-                            clear(fd, rel, keep, onTheWay, depth + 1);
+                            clear(rootfd, fd, rel, keep, onTheWay, depth + 1, hoisted);
                         } finally {
                             Sys.close(fd);
                         }

@@ -346,7 +346,12 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
             Protection p = new Protection(Set.copyOf(files), Set.copyOf(dirs));
             protection = p;
             Set<FileKey> seen = new HashSet<>();
-            long bytes = HostTree.scan(new int[] {ws.fd, tmp.fd}, seen, p.files());
+            long bytes;
+            try {
+                bytes = HostTree.scan(new int[] {ws.fd, tmp.fd}, seen, p.files());
+            } catch (UncheckedIOException e) {
+                bytes = quota.max; // a tree too deep to count: fail closed, no more bytes until a reset
+            }
             quota.reset(bytes, seen);
         } finally {
             quota.namespace.unlock();

@@ -280,4 +280,26 @@ class WorkspacePolicyTest {
             assertEquals("x", Files.readString(g.ws.resolve("locked")));
         }
     }
+
+    /** A tree deeper than any path (built by renames) can neither break the reset nor slip past the quota. */
+    @Test
+    void treesDeeperThanAnyPathAreHandled() throws Exception {
+        try (Sandboxed g = new Sandboxed(dirs.fresh(), FilesystemPolicy.DEFAULT)) {
+            int fd = Sys.openat2(Sys.AT_FDCWD, g.ws.toString(), Sys.O_PATH | Sys.O_DIRECTORY, 0, 0);
+            for (int i = 0; i < HostTree.MAX_DEPTH + 500; i++) {
+                Sys.mkdirat(fd, "d", 0755);
+                int next = Sys.openat2(fd, "d", Sys.O_PATH | Sys.O_DIRECTORY | Sys.O_NOFOLLOW, 0, 0);
+                Sys.close(fd);
+                fd = next;
+            }
+            Sys.close(fd);
+            g.fs.rescan();
+            assertEquals(FilesystemPolicy.DEFAULT.maxSizeBytes(), g.fs.usedBytes(), "uncountable: treated as full");
+            g.fs.resetForFreshCall();
+            try (Stream<Path> s = Files.list(g.ws)) {
+                assertEquals(List.of("outputs", "uploads"), s.map(p -> p.getFileName().toString()).sorted().toList());
+            }
+            assertEquals(0, g.fs.usedBytes());
+        }
+    }
 }
