@@ -1,37 +1,59 @@
 package dev.cordon;
 
-import dev.cordon.audit.Audit;
 import dev.cordon.graalpy.ContextPool;
 import dev.cordon.graalpy.GuestSession;
 import dev.cordon.policy.Policy;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Objects;
 
 /**
  * A named session: its own interpreter, workspace and audit. Calls of one session run one at a time
  * (in order); calls of different sessions run in parallel.
+ *
+ * <p>Guest {@code /tmp} is a private directory of the session, outside the workspace on the host
+ * but counted in the same {@code max_size_mb} quota, and removed when the session closes.
  */
 public final class Session implements AutoCloseable {
 
     private final Sandbox sandbox;
     private final String name;
     private final Workspace workspace;
-    private final Audit audit;
+    private final Path hostTmp;
     private final Path auditJsonl;
-    private GuestSession guest;
-    private volatile Policy policy;
+    private final GuestSession guest;
+    private Gates.Bound gates;
+    private boolean hostChanged;
     private boolean closed;
 
     Session(Sandbox sandbox, String name, Path hostWorkspace, Policy policy, ContextPool pool, Path auditJsonl) {
         this.sandbox = sandbox;
         this.name = name;
-        this.policy = policy;
         this.auditJsonl = auditJsonl;
         this.workspace = new Workspace(policy.filesystem(), hostWorkspace);
         workspace.create();
-        this.audit = Gates.audit(name, policy, workspace, auditJsonl);
-        this.guest = new GuestSession(name, policy, pool, Gates.forSession(name, policy, workspace, audit), audit);
+        this.hostTmp = createTmp(workspace.host(), name);
+        this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl);
+        this.guest = new GuestSession(name, policy, pool, gates.gates(), gates.audit());
+    }
+
+    /**
+     * The host directory behind guest {@code /tmp}: beside the workspace when its parent is
+     * writable, so that {@code os.replace} between /tmp and the workspace stays one atomic rename on
+     * one filesystem; else in the system temp dir.
+     */
+    private static Path createTmp(Path hostWorkspace, String name) {
+        Path parent = hostWorkspace.getParent();
+        try {
+            if (parent != null && Files.isWritable(parent)) {
+                return Files.createTempDirectory(parent, ".cordon-tmp-" + name + "-");
+            }
+            return Files.createTempDirectory("cordon-tmp-" + name + "-");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create the session's temp dir next to " + hostWorkspace, e);
+        }
     }
 
     public String name() {
@@ -43,8 +65,8 @@ public final class Session implements AutoCloseable {
         return workspace.host();
     }
 
-    public Policy policy() {
-        return policy;
+    public synchronized Policy policy() {
+        return gates.policy();
     }
 
     /** Runs {@code code} with empty stdin. Never throws for anything guest code does. */
@@ -52,34 +74,45 @@ public final class Session implements AutoCloseable {
         return exec(code, null);
     }
 
-    /** Runs {@code code} with {@code stdin} as its standard input. */
+    /** Runs {@code code} with {@code stdin} as its standard input. Never throws for anything guest code does. */
     public synchronized ExecResult exec(String code, byte[] stdin) {
         Objects.requireNonNull(code, "code");
         if (closed) {
             throw new IllegalStateException("session " + name + " is closed");
         }
+        if (hostChanged) {
+            // Uploads since the last call: count their bytes before guest code writes more.
+            gates.fileSystem().rescan();
+            hostChanged = false;
+        }
         return guest.exec(code, stdin);
     }
 
     /** Copies a host file into the policy's upload dir under its own name; returns the guest path. */
-    public String upload(Path file) throws IOException {
+    public synchronized String upload(Path file) throws IOException {
+        hostChanged = true;
         return workspace.toGuest(workspace.upload(file, file.getFileName().toString()));
     }
 
     /** Writes {@code content} into the upload dir as {@code fileName}; returns the guest path. */
-    public String upload(String fileName, byte[] content) throws IOException {
+    public synchronized String upload(String fileName, byte[] content) throws IOException {
+        hostChanged = true;
         return workspace.toGuest(workspace.upload(fileName, content));
     }
 
+    /**
+     * Switches to {@code newPolicy} from the next call (dev-mode reload). Workspace files are kept;
+     * Python globals are kept when the new policy needs the same kind of interpreter.
+     */
     synchronized void reload(Policy newPolicy, ContextPool pool) {
-        // Gates hold the policy they were built with; a session picks the new policy up by
-        // rebuilding its gates and interpreter at the next call. Workspace files are kept.
-        this.policy = newPolicy;
-        if (!closed) {
-            guest.close();
-            Audit a = Gates.audit(name, newPolicy, workspace, auditJsonl);
-            guest = new GuestSession(name, newPolicy, pool, Gates.forSession(name, newPolicy, workspace, a), a);
+        if (closed) {
+            return;
         }
+        Gates.Bound next = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl);
+        Gates.Bound old = gates;
+        gates = next;
+        guest.rebind(newPolicy, pool, next.gates(), next.audit());
+        old.close();
     }
 
     @Override
@@ -87,6 +120,8 @@ public final class Session implements AutoCloseable {
         if (!closed) {
             closed = true;
             guest.close();
+            gates.close();
+            Workspace.deleteTree(hostTmp);
             sandbox.forget(this);
         }
     }

@@ -63,6 +63,12 @@ final class ServeCommand implements Callable<Integer> {
     boolean quiet;
 
     private final Map<String, CompletableFuture<?>> tails = new ConcurrentHashMap<>();
+    /**
+     * Platform threads, not virtual ones: a call may build an interpreter on its thread, and Truffle
+     * does not fully support contexts on virtual threads. Idle workers die after a minute.
+     */
+    private final java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newCachedThreadPool(
+            Thread.ofPlatform().daemon(true).name("cordon-serve-", 0).factory());
     private PrintStream protocol;
     private PrintStream log;
 
@@ -232,7 +238,7 @@ final class ServeCommand implements Callable<Integer> {
                     respond(error(id, "EngineError", String.valueOf(e)));
                 }
                 return null;
-            }, r -> Thread.ofVirtual().name("cordon-serve-" + session).start(r));
+            }, workers);
         });
     }
 

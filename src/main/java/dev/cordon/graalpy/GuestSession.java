@@ -142,6 +142,9 @@ public final class GuestSession implements AutoCloseable {
             pc.stderr.target(null);
             pc.stdin.source(null);
         }
+        if (!outcome.retire && call.limit.get() != null && !drain(pc)) {
+            outcome = new Outcome(outcome.status, outcome.error, true);
+        }
         if (outcome.retire) {
             notices.add("the session's interpreter was reset after this call; Python globals from earlier calls are gone "
                     + "(workspace files are kept)");
@@ -171,6 +174,30 @@ public final class GuestSession implements AutoCloseable {
         return new ExecResult(status, limit, output.stdoutText(), output.stderrText(),
                 output.overflowed(), error, blocked, gates.outputs().get(), "graalpy", name,
                 new ExecResult.Timing(wallMs, call.finalCpuNanos() / 1_000_000), notices);
+    }
+
+    /**
+     * After a limit stopped guest code, its Python-level stdout/stderr buffers may still hold output
+     * the call did not get to flush. Flush them now, while the streams point nowhere, so the leftover
+     * never shows up in the next call's output.
+     *
+     * @return false if the interpreter did not answer in time (the caller retires it)
+     */
+    private boolean drain(PooledContext pc) {
+        try {
+            runner.submit(() -> {
+                pc.endCall();
+                return null;
+            }).get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (ExecutionException e) {
+            return true; // a flush that raised: the buffers are gone either way
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (TimeoutException | RuntimeException e) {
+            return false;
+        }
     }
 
     private record Outcome(ExecResult.Status status, ExecResult.Error error, boolean retire) { }
@@ -380,7 +407,8 @@ public final class GuestSession implements AutoCloseable {
             gates.detach().accept(pc.context);
         } finally {
             SharedEngine.get().threads().forget(pc.context);
-            Thread.ofVirtual().start(pc::close);
+            // Platform threads: Truffle warns about contexts used from virtual threads.
+            Thread.ofPlatform().daemon(true).name("cordon-close-" + name).start(pc::close);
             if (runner != null) {
                 runner.shutdown();
                 runner = null;
@@ -494,7 +522,7 @@ public final class GuestSession implements AutoCloseable {
             if (limit.compareAndSet(null, l)) {
                 trippedAt = System.nanoTime();
                 Context ctx = pc.context;
-                Thread.ofVirtual().name("cordon-interrupt-" + name).start(() -> {
+                Thread.ofPlatform().daemon(true).name("cordon-interrupt-" + name).start(() -> {
                     try {
                         ctx.interrupt(Duration.ofMillis(STOP_GRACE_MS));
                     } catch (TimeoutException | RuntimeException e) {

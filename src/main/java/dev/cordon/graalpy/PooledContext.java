@@ -88,8 +88,10 @@ final class PooledContext {
 
     private PooledContext(ContextShape shape) {
         this.shape = shape;
-        FileSystem warmup = FileSystem.allowInternalResourceAccess(
-                FileSystem.allowLanguageHomeAccess(FileSystem.newDenyIOFileSystem()));
+        // Until the context is bound to a session it may only read the runtime's own files
+        // (allowLanguageHomeAccess is deprecated in 25.0.3 and leaves them writable).
+        FileSystem warmup = FileSystem.newReadOnlyFileSystem(
+                FileSystem.allowInternalResourceAccess(FileSystem.newDenyIOFileSystem()));
         this.fileSystem = new SwitchableFileSystem(warmup);
         this.processHandler = new SwitchableProcessHandler(cmd -> {
             throw new IOException("process creation is not available before the session is bound");

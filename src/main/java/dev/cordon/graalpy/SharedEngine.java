@@ -19,6 +19,11 @@ public final class SharedEngine {
     private final GuestThreads.Registry threads;
 
     private SharedEngine() {
+        // The agent's hooks must be in place before any guest code runs: they carry the network gate
+        // and map denials to precise Python exceptions. Launched with -javaagent this is a no-op;
+        // embedders get a one-time self-attach (~0.4 s). If it fails, the gates still deny (they
+        // fail closed); see CordonAgent.failure().
+        dev.cordon.agent.CordonAgent.ensureInstalled();
         this.engine = Engine.newBuilder("python")
                 .option("engine.WarnInterpreterOnly", "false")
                 .build();
