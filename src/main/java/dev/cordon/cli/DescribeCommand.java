@@ -7,8 +7,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 @Command(name = "describe", mixinStandardHelpOptions = true,
-        description = {"Prints the policy's constraints as text for an agent's system prompt or tool description:",
-                "where it may read and write, uploads and outputs, hosts and ports, packages, commands, limits."})
+        description = {"Prints the policy's constraints as text for an agent's system prompt.",
+                "Use it as the tool description, too: where code may read and write, uploads and outputs,",
+                "hosts and ports, packages, commands, and limits."})
 final class DescribeCommand implements Callable<Integer> {
 
     @Mixin
