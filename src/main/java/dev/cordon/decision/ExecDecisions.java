@@ -125,8 +125,8 @@ public final class ExecDecisions {
         return name;
     }
 
-    /** Whether policy entry {@code entry} names command {@code name}. */
-    static boolean matches(String entry, String name) {
+    /** Whether policy entry {@code entry} names command {@code name} (exact, or the same python/pip family). */
+    public static boolean matches(String entry, String name) {
         if (entry == null || entry.indexOf('/') >= 0) {
             return false; // entries are names; a path entry never matches (the loader should reject it)
         }
