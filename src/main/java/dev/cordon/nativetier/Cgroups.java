@@ -210,7 +210,16 @@ final class Cgroups {
 
     private static boolean makeParent(Path parent, List<String> notes, String what) {
         try {
+            sweepStale(parent.getParent());
             Files.createDirectories(parent);
+            // The parent goes with the JVM; its leaves are removed as their sandboxes end.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try {
+                    Files.deleteIfExists(parent);
+                } catch (IOException e) {
+                    // a sandbox still draining: the next JVM's sweep removes it
+                }
+            }));
             return true;
         } catch (IOException e) {
             notes.add("cannot create " + what + " cgroup " + parent + ": " + e.getMessage());
@@ -329,22 +338,32 @@ final class Cgroups {
             return l;
         }
 
-        /** CPU time of every process that ran in the sandbox, in ns; -1 if not accounted. */
+        /**
+         * CPU time of every process that ran in the sandbox, in ns; -1 if not accounted. A failed
+         * read returns the last value read, so callers never mix this with another clock.
+         */
         long cpuNanos() {
             if (cpu == null) {
                 return -1;
             }
+            long v = -1;
             if (cpuV2) {
                 for (String line : read(cpu.resolve("cpu.stat")).split("\n")) {
                     if (line.startsWith("usage_usec ")) {
-                        return Long.parseLong(line.substring(11).strip()) * 1000;
+                        v = Long.parseLong(line.substring(11).strip()) * 1000;
                     }
                 }
-                return -1;
+            } else {
+                String t = read(cpu.resolve("cpuacct.usage"));
+                v = t.isEmpty() ? -1 : Long.parseLong(t);
             }
-            String v = read(cpu.resolve("cpuacct.usage"));
-            return v.isEmpty() ? -1 : Long.parseLong(v);
+            if (v >= 0) {
+                lastCpu = v;
+            }
+            return lastCpu;
         }
+
+        private volatile long lastCpu;
 
         /** How many times the kernel's OOM killer fired in this sandbox. */
         long oomKills() {

@@ -99,6 +99,15 @@ final class HostLayout {
      * masked: on a host where sh is bash, blocking sh must not take an allowed bash away.
      */
     static List<String> masksFor(List<String> blocked, List<String> allowed, Path keep) {
+        // Scanning the bin dirs costs a few ms: once per distinct policy and JVM.
+        return MASKS.computeIfAbsent(List.of(blocked, allowed, String.valueOf(keep)), k -> computeMasks(blocked, allowed, keep));
+    }
+
+    private static final java.util.Map<List<Object>, List<String>> MASKS = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final java.util.Map<dev.cordon.policy.SubprocessPolicy, List<String>> EXEC_ALLOW =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static List<String> computeMasks(List<String> blocked, List<String> allowed, Path keep) {
         TreeSet<String> out = new TreeSet<>();
         if (blocked.isEmpty()) {
             return List.of();
@@ -156,4 +165,77 @@ final class HostLayout {
         return List.copyOf(out);
     }
 
+
+    /** Dynamic loaders: executing any dynamically linked program opens one of these for execution. */
+    private static final List<String> LOADERS = List.of("/lib64/ld-linux-x86-64.so.2", "/lib/ld-linux-aarch64.so.1",
+            "/lib/ld-linux-armhf.so.3", "/lib/ld-linux.so.2");
+
+    /**
+     * The files the native worker's Landlock ruleset lets execute: every allowed (and not blocked)
+     * command found on the trusted PATH, its family members (python -> python3, python3.11), the
+     * interpreters named in script shebangs (pip -> python3), and the dynamic loader. Real paths:
+     * Landlock rules hold on inodes, so every link to an allowed file works and nothing else does.
+     */
+    static List<String> execAllowlist(dev.cordon.policy.SubprocessPolicy sp) {
+        return EXEC_ALLOW.computeIfAbsent(sp, HostLayout::computeExecAllowlist);
+    }
+
+    private static List<String> computeExecAllowlist(dev.cordon.policy.SubprocessPolicy sp) {
+        TreeSet<String> out = new TreeSet<>();
+        if (!sp.allow()) {
+            return List.of();
+        }
+        for (String dir : ExecDecisions.TRUSTED_PATH) {
+            Path d = Path.of(dir);
+            if (!Files.isDirectory(d)) {
+                continue;
+            }
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(d)) {
+                for (Path p : ds) {
+                    String name = p.getFileName().toString();
+                    if (sp.allowedCommands().stream().noneMatch(a -> ExecDecisions.matches(a, name))
+                            || sp.blockedCommands().stream().anyMatch(b -> ExecDecisions.matches(b, name))) {
+                        continue;
+                    }
+                    addWithInterpreter(p, out, 0);
+                }
+            } catch (IOException e) {
+                // unreadable dir: nothing allowed from there
+            }
+        }
+        if (!out.isEmpty()) {
+            for (String l : LOADERS) {
+                try {
+                    Path real = Path.of(l).toRealPath();
+                    out.add(real.toString());
+                } catch (IOException e) {
+                    // not this architecture
+                }
+            }
+        }
+        return List.copyOf(out);
+    }
+
+    private static void addWithInterpreter(Path p, TreeSet<String> out, int depth) {
+        try {
+            Path real = p.toRealPath();
+            if (!Files.isRegularFile(real) || !Files.isExecutable(real) || !out.add(real.toString()) || depth > 3) {
+                return;
+            }
+            byte[] head = new byte[256];
+            int n;
+            try (var in = Files.newInputStream(real)) {
+                n = in.readNBytes(head, 0, head.length);
+            }
+            if (n > 2 && head[0] == '#' && head[1] == '!') {
+                String line = new String(head, 2, n - 2, java.nio.charset.StandardCharsets.ISO_8859_1).split("\n", 2)[0].strip();
+                String interp = line.split("\\s+")[0];
+                if (interp.startsWith("/")) {
+                    addWithInterpreter(Path.of(interp), out, depth + 1);
+                }
+            }
+        } catch (IOException e) {
+            // dangling link or unreadable: not executable anyway
+        }
+    }
 }

@@ -61,6 +61,7 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
     private final Supplier<OutputStream> inheritOut;
     private final Supplier<OutputStream> inheritErr;
     private final List<String> masked;
+    private final List<String> maskedWithBridge;
     private final Set<SandboxProcess> running = ConcurrentHashMap.newKeySet();
     private final ThreadLocal<String> lastDenied = new ThreadLocal<>();
     private final ThreadLocal<Long> lastDeniedAt = new ThreadLocal<>();
@@ -89,6 +90,9 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
         this.inheritErr = inheritErr;
         this.masked = HostLayout.masksFor(policy.subprocess().blockedCommands(), policy.subprocess().allowedCommands(),
                 null);
+        // With egress the bridge runs on the worker's CPython: it stays executable even if python is blocked.
+        this.maskedWithBridge = HostLayout.masksFor(policy.subprocess().blockedCommands(),
+                policy.subprocess().allowedCommands(), ws.tier().config().python());
     }
 
     /**
@@ -159,10 +163,20 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
             }
             List<String> sandboxArgv = new ArrayList<>(argv);
             sandboxArgv.set(0, hostExe.toString());
+            int port = 0;
+            if (ws.egressProxy() != null) {
+                // The sandbox's only interface is loopback: a small bridge process relays
+                // 127.0.0.1:BRIDGE_PORT to the host proxy, then runs the command as its child.
+                port = EgressProxy.BRIDGE_PORT;
+                List<String> wrapped = new ArrayList<>(List.of(ws.tier().config().python().toString(), "-I", "-S", "-B",
+                        SandboxSpec.LIB_IN_SANDBOX + "/cordon_bridge.py", Integer.toString(port), "--"));
+                wrapped.addAll(sandboxArgv);
+                sandboxArgv = wrapped;
+            }
             boolean pumpOut = command.getOutputRedirect() == Redirect.INHERIT;
             boolean pumpErr = command.getErrorRedirect() == Redirect.INHERIT && !command.isRedirectErrorStream();
             Launcher.Request req = new Launcher.Request(ws, policy, sandboxArgv, cwd(command.getDirectory()),
-                    command.getEnvironment(), 0, false, masked,
+                    command.getEnvironment(), port, false, port == 0 ? masked : maskedWithBridge,
                     command.getInputRedirect() == Redirect.INHERIT
                             ? ProcessBuilder.Redirect.from(new File("/dev/null")) : ProcessBuilder.Redirect.PIPE,
                     ProcessBuilder.Redirect.PIPE, ProcessBuilder.Redirect.PIPE, command.isRedirectErrorStream());

@@ -45,6 +45,7 @@ public final class NativeTier {
     private Path libDir;
     private Path seccompEgress;
     private Path seccompNoEgress;
+    private byte[] noexec;
     private boolean imageQuota;
     private int landlockAbi;
     private final Launcher launcher = new Launcher(this);
@@ -117,6 +118,11 @@ public final class NativeTier {
         return egress ? seccompEgress : seccompNoEgress;
     }
 
+    /** The BPF program the Python worker stacks when it may start no program. */
+    byte[] noexecProgram() {
+        return noexec.clone();
+    }
+
     boolean imageQuota() {
         return imageQuota;
     }
@@ -168,6 +174,7 @@ public final class NativeTier {
             seccompVersion = Seccomp.version();
             seccompNoEgress = storeSeccomp(false);
             seccompEgress = storeSeccomp(true);
+            noexec = Seccomp.compile(SeccompProfile.load(SeccompProfile.NOEXEC, false));
         } catch (UnsatisfiedLinkError | RuntimeException | IOException e) {
             missing.add("libseccomp cannot be loaded or used (" + e.getMessage()
                     + "); install it: apt-get install -y libseccomp2");

@@ -63,6 +63,7 @@ public final class NativeWorkspace implements AutoCloseable {
     private final Path mountPoint;
     private final Path ioDir;
     private final Path etcDir;
+    private volatile EgressProxy egress;
     private boolean closed;
 
     private NativeWorkspace(NativeTier tier, FilesystemPolicy fs, Path host, SandboxUids.Lease lease, long uid,
@@ -137,8 +138,11 @@ public final class NativeWorkspace implements AutoCloseable {
                             + " workspace under a directory with o+x, or let Cordon mount (root with CAP_SYS_ADMIN)");
                 }
             }
+            NativeWorkspace w = new NativeWorkspace(tier, fs, host, lease, uid, gid, quota, imagePath, mountPoint, ioDir,
+                    etcDir);
+            w.makeStandardDirs();
             ok = true;
-            return new NativeWorkspace(tier, fs, host, lease, uid, gid, quota, imagePath, mountPoint, ioDir, etcDir);
+            return w;
         } finally {
             if (!ok) {
                 if (mountPoint != null) {
@@ -205,6 +209,34 @@ public final class NativeWorkspace implements AutoCloseable {
     private static String sibling(Path mkfs, String tool) {
         Path p = mkfs.resolveSibling(tool);
         return Files.isExecutable(p) ? p.toString() : tool;
+    }
+
+    /**
+     * Starts the session's egress proxy on this workspace's socket dir: from then on, sandboxes
+     * started here get the bridge, the proxy settings and the seccomp variant that allows inet
+     * sockets. Call it only when the policy allows some egress (network policy not {@code deny});
+     * without it the sandbox has loopback only and no inet sockets at all.
+     *
+     * @param log called for each allowed connection when it ends (for {@code logging.egress}); may be null
+     */
+    public synchronized EgressProxy startEgress(EgressGate gate, EgressGate.Resolver resolver,
+                                                dev.cordon.decision.DenialSink sink,
+                                                java.util.function.Consumer<EgressProxy.Connection> log)
+            throws IOException {
+        if (egress != null) {
+            return egress;
+        }
+        EgressProxy p = EgressProxy.start(ioDir.resolve("proxy.sock"), gate, resolver, sink, log);
+        if (tier.root()) {
+            chown(p.socket(), uid, gid);
+        }
+        egress = p;
+        return p;
+    }
+
+    /** The running egress proxy, or null when the sandboxes have no egress. */
+    public EgressProxy egressProxy() {
+        return egress;
     }
 
     /** The session directory the host and the caller see. */
@@ -294,8 +326,8 @@ public final class NativeWorkspace implements AutoCloseable {
      */
     void reset(String keepGuestFile) throws IOException {
         Path root = bindSource();
-        Path uploads = toHost(root, fs.uploadDir());
-        Path keep = keepGuestFile == null ? null : toHost(root, keepGuestFile);
+        Path uploads = toHostPath(fs.uploadDir());
+        Path keep = keepGuestFile == null ? null : toHostPath(keepGuestFile);
         try (Stream<Path> s = Files.list(root)) {
             for (Path p : s.toList()) {
                 if ((uploads != null && (uploads.equals(p) || uploads.startsWith(p))) || p.equals(keep)) {
@@ -304,16 +336,20 @@ public final class NativeWorkspace implements AutoCloseable {
                 deleteTree(p);
             }
         }
-        Path out = toHost(root, fs.outputDir());
-        if (out != null) {
-            Files.createDirectories(out);
-            chownTree(root, uid, gid);
-        }
+        makeStandardDirs();
     }
 
-    static Path toHost(Path root, String guest) {
-        // Guest paths are absolute under workspace_dir; anything else has no host side here.
-        return guest == null ? null : root.resolve(guest.replaceFirst("^/+", "")).normalize();
+    /** The upload and output dirs exist in every workspace (as the in-JVM tier's Workspace makes them). */
+    private void makeStandardDirs() throws IOException {
+        for (String g : new String[] {fs.uploadDir(), fs.outputDir()}) {
+            Path d = toHostPath(g);
+            if (d != null && !Files.isDirectory(d)) {
+                Files.createDirectories(d);
+                if (tier.root()) {
+                    chownTree(d, uid, gid);
+                }
+            }
+        }
     }
 
     Path toHostPath(String guestPath) {
@@ -335,6 +371,9 @@ public final class NativeWorkspace implements AutoCloseable {
             return;
         }
         closed = true;
+        if (egress != null) {
+            egress.close();
+        }
         try {
             if (quota == Quota.IMAGE) {
                 unmountQuietly(host);

@@ -17,6 +17,8 @@ record SeccompProfile(String name, List<Rule> rules) {
 
     /** The profile every sandbox uses. */
     static final String SANDBOX = "sandbox.profile";
+    /** Stacked by the Python worker when it may start no program. */
+    static final String NOEXEC = "noexec.profile";
 
     /** errno names the profiles may use; the values are the same on x86_64 and aarch64. */
     static final Map<String, Integer> ERRNO = Map.of("EPERM", 1, "EACCES", 13, "ENOSYS", 38, "EAFNOSUPPORT", 97);
