@@ -365,7 +365,10 @@ final class Cgroups {
 
         private volatile long lastCpu;
 
-        /** How many times the kernel's OOM killer fired in this sandbox. */
+        /**
+         * How many times the kernel's OOM killer fired in this sandbox (remembered after the group
+         * is removed: the sandbox may be gone before its owner asks).
+         */
         long oomKills() {
             if (memory == null) {
                 return 0;
@@ -373,11 +376,13 @@ final class Cgroups {
             String text = read(memory.resolve(memoryV2 ? "memory.events" : "memory.oom_control"));
             for (String line : text.split("\n")) {
                 if (line.startsWith("oom_kill ")) {
-                    return Long.parseLong(line.substring(9).strip());
+                    lastOom = Math.max(lastOom, Long.parseLong(line.substring(9).strip()));
                 }
             }
-            return 0;
+            return lastOom;
         }
+
+        private volatile long lastOom;
 
         /** Peak memory use in bytes, or -1. */
         long peakMemory() {
@@ -429,6 +434,8 @@ final class Cgroups {
 
         /** Removes the groups; the processes must be gone. Waits briefly for the kernel to reap. */
         void remove() {
+            oomKills();
+            cpuNanos();
             for (int i = dirs.size() - 1; i >= 0; i--) {
                 Path d = dirs.get(i);
                 for (int attempt = 0; attempt < 100; attempt++) {

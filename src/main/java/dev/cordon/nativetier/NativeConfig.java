@@ -18,9 +18,11 @@ import java.util.Objects;
  * @param uidBase    first dedicated sandbox uid (root only)
  * @param uidCount   how many uids to lease from
  * @param tmpMb      size of each sandbox's private /tmp (tmpfs, counted in its memory)
+ * @param workspaceImages whether to bound workspaces with ext4 images where the host allows it
+ *                   (default true; false forces the scanning fallback)
  */
 public record NativeConfig(Path bwrap, Path setpriv, Path prlimit, Path shell, Path python, Path mkfs,
-                           Path stateDir, long uidBase, int uidCount, int tmpMb) {
+                           Path stateDir, long uidBase, int uidCount, int tmpMb, boolean workspaceImages) {
 
     public NativeConfig {
         Objects.requireNonNull(bwrap, "bwrap");
@@ -44,7 +46,7 @@ public record NativeConfig(Path bwrap, Path setpriv, Path prlimit, Path shell, P
                 : Path.of(System.getProperty("java.io.tmpdir"), "cordon-" + System.getProperty("user.name"));
         return new NativeConfig(Path.of("/usr/bin/bwrap"), Path.of("/usr/bin/setpriv"), Path.of("/usr/bin/prlimit"),
                 Path.of("/bin/sh"), Path.of("/usr/bin/python3"), Path.of("/usr/sbin/mkfs.ext4"), state,
-                2_100_000_000L, 4096, 64);
+                2_100_000_000L, 4096, 64, true);
     }
 
     /** {@link #defaults()} with {@code cordon.native.bwrap}, {@code .python}, {@code .stateDir}, ... applied. */
@@ -53,7 +55,8 @@ public record NativeConfig(Path bwrap, Path setpriv, Path prlimit, Path shell, P
         return new NativeConfig(path("bwrap", d.bwrap), path("setpriv", d.setpriv), path("prlimit", d.prlimit),
                 path("shell", d.shell), path("python", d.python), path("mkfs", d.mkfs), path("stateDir", d.stateDir),
                 Long.getLong("cordon.native.uidBase", d.uidBase), Integer.getInteger("cordon.native.uidCount", d.uidCount),
-                Integer.getInteger("cordon.native.tmpMb", d.tmpMb));
+                Integer.getInteger("cordon.native.tmpMb", d.tmpMb),
+                Boolean.parseBoolean(System.getProperty("cordon.native.workspaceImages", "true")));
     }
 
     private static Path path(String key, Path dflt) {
@@ -62,14 +65,22 @@ public record NativeConfig(Path bwrap, Path setpriv, Path prlimit, Path shell, P
     }
 
     public NativeConfig withBwrap(Path p) {
-        return new NativeConfig(p, setpriv, prlimit, shell, python, mkfs, stateDir, uidBase, uidCount, tmpMb);
+        return new NativeConfig(p, setpriv, prlimit, shell, python, mkfs, stateDir, uidBase, uidCount, tmpMb,
+                workspaceImages);
     }
 
     public NativeConfig withPython(Path p) {
-        return new NativeConfig(bwrap, setpriv, prlimit, shell, p, mkfs, stateDir, uidBase, uidCount, tmpMb);
+        return new NativeConfig(bwrap, setpriv, prlimit, shell, p, mkfs, stateDir, uidBase, uidCount, tmpMb,
+                workspaceImages);
     }
 
     public NativeConfig withStateDir(Path p) {
-        return new NativeConfig(bwrap, setpriv, prlimit, shell, python, mkfs, p, uidBase, uidCount, tmpMb);
+        return new NativeConfig(bwrap, setpriv, prlimit, shell, python, mkfs, p, uidBase, uidCount, tmpMb,
+                workspaceImages);
+    }
+
+    public NativeConfig withWorkspaceImages(boolean images) {
+        return new NativeConfig(bwrap, setpriv, prlimit, shell, python, mkfs, stateDir, uidBase, uidCount, tmpMb,
+                images);
     }
 }

@@ -153,6 +153,12 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
                 throw GuestErrors.exception(GuestErrors.EACCES, deny.message());
             }
         }
+        if (ws.quota() == NativeWorkspace.Quota.SCAN && ws.freeBytes() <= 0) {
+            // The scanning fallback cannot stop a write in flight: at least start nothing new.
+            Decision.Deny deny = diskFull(ws);
+            report(deny);
+            throw GuestErrors.exception(GuestErrors.ENOSPC, deny.message());
+        }
         int max = Math.max(1, policy.resources().maxProcesses());
         synchronized (running) {
             running.removeIf(p -> !p.isAlive());
@@ -199,18 +205,24 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
                         "raise execution.sandbox.subprocess.max_runtime_seconds to " + seconds * 2));
             }
         }, seconds, TimeUnit.SECONDS);
+        java.util.concurrent.atomic.AtomicBoolean killedForDisk = new java.util.concurrent.atomic.AtomicBoolean();
         ScheduledFuture<?> disk = ws.quota() != NativeWorkspace.Quota.SCAN ? null : TIMERS.scheduleWithFixedDelay(() -> {
-            if (proc.isAlive() && ws.freeBytes() <= 0) {
+            if (proc.isAlive() && ws.freeBytes() <= 0 && killedForDisk.compareAndSet(false, true)) {
                 proc.sandbox().kill();
                 sink.blocked(diskFull(ws));
             }
         }, 200, 200, TimeUnit.MILLISECONDS);
+        java.util.concurrent.atomic.AtomicBoolean diskReported = new java.util.concurrent.atomic.AtomicBoolean();
         proc.onExit().thenRun(() -> {
             if (runtime != null) {
                 runtime.cancel(false);
             }
             if (disk != null) {
                 disk.cancel(false);
+                // A burst that finished between two scans is still reported.
+                if (!killedForDisk.get() && ws.freeBytes() <= 0 && diskReported.compareAndSet(false, true)) {
+                    sink.blocked(diskFull(ws));
+                }
             }
             running.remove(proc);
         });

@@ -576,7 +576,10 @@ public final class NativeSession implements AutoCloseable {
 
         private void died(Call call, long oom0) {
             call.died = true;
+            // Read the OOM count before the sandbox's cgroups go away with it.
+            long oom = box.oomKills();
             capture.awaitEnd(500);
+            oom = Math.max(oom, box.oomKills());
             box.kill();
             int rc;
             try {
@@ -586,7 +589,7 @@ public final class NativeSession implements AutoCloseable {
                 rc = -1;
             }
             box.awaitGone(1000);
-            if (box.oomKills() > oom0) {
+            if (oom > oom0) {
                 call.trip(ExecResult.Limit.MEMORY);
             }
             call.diedMessage = "the Python worker ended unexpectedly (exit status " + rc

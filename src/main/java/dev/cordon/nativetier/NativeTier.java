@@ -166,6 +166,13 @@ public final class NativeTier {
         }
         try {
             prepareStateDir();
+            for (Path a = config.stateDir().toAbsolutePath(); root && a != null; a = a.getParent()) {
+                if (!Files.getPosixFilePermissions(a).contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                    missing.add("the state directory " + config.stateDir() + " is not reachable by the sandbox uids: "
+                            + a + " lacks o+x (chmod o+x " + a + ", or set -Dcordon.native.stateDir elsewhere)");
+                    break;
+                }
+            }
         } catch (IOException e) {
             missing.add("cannot prepare the state directory " + config.stateDir() + ": " + e.getMessage()
                     + " (set -Dcordon.native.stateDir to a writable directory)");
@@ -182,14 +189,14 @@ public final class NativeTier {
         layout = HostLayout.probe();
         cgroups = root ? Cgroups.detect() : Cgroups.none("not root: cgroups are not managed (limits are rlimits only)");
         notes.addAll(cgroups.notes());
-        uids = new SandboxUids(config.stateDir(), config.uidBase(), config.uidCount());
+        uids = new SandboxUids(config.uidBase(), config.uidCount());
         landlockAbi = Landlock.abi();
         if (!Files.isExecutable(config.python())) {
             notes.add("no CPython at " + config.python() + ": the native Python engine is unavailable"
                     + " (install it: apt-get install -y python3)");
         }
         if (missing.isEmpty()) {
-            imageQuota = root && Files.isExecutable(config.mkfs()) && probeImageMount(notes);
+            imageQuota = root && config.workspaceImages() && Files.isExecutable(config.mkfs()) && probeImageMount(notes);
             String failure = probeSandbox();
             if (failure == null) {
                 userns = true;
@@ -201,7 +208,8 @@ public final class NativeTier {
                 + "), dropped from root with setpriv" : "the JVM's own uid " + currentUid() + " (not root)";
         String quota = imageQuota ? "ext4 image per session, loop-mounted: writes fail with ENOSPC at max_size_mb"
                 : "scan every 200 ms while sandboxed code runs, kill on excess (soft: "
-                + (root ? "mounting failed here" : "needs root to mount an image") + ")";
+                + (!config.workspaceImages() ? "images turned off" : root ? "mounting failed here"
+                : "needs root to mount an image") + ")";
         List<String> limits = new ArrayList<>();
         limits.add("memory: RLIMIT_AS = max_memory_mb per process (MemoryError)"
                 + (cgroups.memory() ? "; cgroup memory = max_memory_mb per sandbox (OOM kill)" : ""));
@@ -225,6 +233,64 @@ public final class NativeTier {
                 cgroups.describe(), quota, limits, notes);
     }
 
+    /**
+     * Cleans up after JVMs that died with sessions open: their workspace images are still mounted
+     * (over the users' directories too). Each is copied back into its host directory, then
+     * unmounted and deleted, as {@link NativeWorkspace#close()} would have done.
+     */
+    private void sweepStale() {
+        Path wsDir = config.stateDir().resolve("ws").toAbsolutePath();
+        List<String[]> mounts = new ArrayList<>();
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
+                String[] halves = line.split(" - ", 2);
+                String[] pre = halves[0].split(" ");
+                String[] post = halves.length > 1 ? halves[1].split(" ") : new String[] {"", ""};
+                // device, mount point, fstype, source
+                mounts.add(new String[] {pre[2], pre[4].replace("\\040", " "), post[0], post.length > 1 ? post[1] : ""});
+            }
+        } catch (IOException e) {
+            return;
+        }
+        java.util.Set<String> stalePids = new java.util.HashSet<>();
+        for (String[] m : mounts) {
+            Path mp = Path.of(m[1]);
+            if (!mp.startsWith(wsDir) || mp.equals(wsDir)) {
+                continue;
+            }
+            String id = mp.getFileName().toString();
+            java.util.regex.Matcher pm = java.util.regex.Pattern.compile("w([0-9]+)-[0-9]+").matcher(id);
+            if (!pm.matches() || ProcessHandle.of(Long.parseLong(pm.group(1))).map(ProcessHandle::isAlive).orElse(false)) {
+                continue;
+            }
+            stalePids.add(pm.group(1));
+            try {
+                if (m[2].equals("ext4") && m[3].startsWith("/dev/loop")) {
+                    for (String[] other : mounts) {
+                        if (other[0].equals(m[0]) && !Path.of(other[1]).startsWith(config.stateDir().toAbsolutePath())) {
+                            HostCommands.run(List.of("umount", other[1]));
+                            NativeWorkspace.mirror(mp, Path.of(other[1]));
+                        }
+                    }
+                }
+                HostCommands.run(List.of("umount", mp.toString()));
+                Files.deleteIfExists(mp);
+                Files.deleteIfExists(config.stateDir().resolve("images").resolve(id + ".img"));
+            } catch (IOException | RuntimeException e) {
+                // leave it for an operator: the image file still holds the data
+            }
+        }
+        for (String pid : stalePids) {
+            for (String d : new String[] {"io", "etc"}) {
+                try (var ds = Files.newDirectoryStream(config.stateDir().resolve(d), "w" + pid + "-*")) {
+                    ds.forEach(NativeWorkspace::deleteTree);
+                } catch (IOException e) {
+                    // nothing to sweep
+                }
+            }
+        }
+    }
+
     private void prepareStateDir() throws IOException {
         Path s = config.stateDir();
         Files.createDirectories(s);
@@ -233,9 +299,12 @@ public final class NativeTier {
             Files.createDirectories(s.resolve(d));
             Files.setPosixFilePermissions(s.resolve(d), PosixFilePermissions.fromString("rwx--x--x"));
         }
-        for (String d : new String[] {"images", "uids", "seccomp"}) {
+        for (String d : new String[] {"images", "seccomp"}) {
             Files.createDirectories(s.resolve(d));
             Files.setPosixFilePermissions(s.resolve(d), PosixFilePermissions.fromString("rwx------"));
+        }
+        if (root) {
+            sweepStale();
         }
         // Helper files, content-addressed so JVMs of different versions never overwrite each other's.
         List<byte[]> contents = new ArrayList<>();

@@ -133,9 +133,18 @@ public final class NativeWorkspace implements AutoCloseable {
             } else {
                 chownTree(host, uid, gid);
                 if (tier.root() && !traversable(host)) {
-                    throw new IOException("the sandbox uid " + uid + " cannot reach " + host + " (a parent directory is"
-                            + " not searchable by others) and this host cannot bind-mount it elsewhere; put the"
-                            + " workspace under a directory with o+x, or let Cordon mount (root with CAP_SYS_ADMIN)");
+                    // The sandbox uid must reach the directory bwrap binds: show it under the state dir.
+                    mountPoint = state.resolve("ws").resolve(id);
+                    Files.createDirectories(mountPoint);
+                    try {
+                        HostCommands.run(List.of("mount", "--bind", host.toString(), mountPoint.toString()));
+                    } catch (IOException e) {
+                        Files.deleteIfExists(mountPoint);
+                        mountPoint = null;
+                        throw new IOException("the sandbox uid " + uid + " cannot reach " + host + " (a parent"
+                                + " directory is not searchable by others) and this host cannot bind-mount it"
+                                + " elsewhere (" + e.getMessage() + "); put the workspace under a directory with o+x");
+                    }
                 }
             }
             NativeWorkspace w = new NativeWorkspace(tier, fs, host, lease, uid, gid, quota, imagePath, mountPoint, ioDir,
@@ -146,7 +155,9 @@ public final class NativeWorkspace implements AutoCloseable {
         } finally {
             if (!ok) {
                 if (mountPoint != null) {
-                    unmountQuietly(host);
+                    if (imagePath != null) {
+                        unmountQuietly(host);
+                    }
                     unmountQuietly(mountPoint);
                 }
                 if (imagePath != null) {
@@ -385,6 +396,9 @@ public final class NativeWorkspace implements AutoCloseable {
                 }
                 unmountQuietly(mountPoint);
                 Files.deleteIfExists(image);
+                Files.deleteIfExists(mountPoint);
+            } else if (mountPoint != null) {
+                unmountQuietly(mountPoint); // the bind that made the directory reachable
                 Files.deleteIfExists(mountPoint);
             }
         } catch (IOException e) {

@@ -18,18 +18,22 @@ import java.util.Set;
  * Debian's system ranges and the usual /etc/subuid ranges (100000 + 65536 n). No /etc/passwd entry
  * is needed: setpriv takes numbers, and the sandbox gets a stub passwd line. One uid per session
  * keeps sessions' processes apart (signals, /proc, RLIMIT_NPROC counts) and gives the session's
- * files one owner. A lease is a lock file held open ({@code <state>/uids/<uid>.lock}), so
- * concurrent JVMs on one host never share a uid; the kernel drops the lock if the JVM dies.
+ * files one owner. A lease is a lock file held open ({@value #LOCK_DIR}{@code /<uid>.lock}: one
+ * place per host, whatever state dir a JVM uses), so concurrent JVMs never share a uid; the kernel
+ * drops the lock if the JVM dies.
  */
 final class SandboxUids {
+
+    static final String LOCK_DIR = "/run/cordon-uids";
+    /** Leased in this JVM, across every tier configuration. */
+    private static final Set<Long> IN_USE = new HashSet<>();
 
     private final Path dir;
     private final long base;
     private final int count;
-    private final Set<Long> inUse = new HashSet<>();
 
-    SandboxUids(Path stateDir, long base, int count) {
-        this.dir = stateDir.resolve("uids");
+    SandboxUids(long base, int count) {
+        this.dir = Path.of(LOCK_DIR);
         this.base = base;
         this.count = count;
     }
@@ -54,28 +58,36 @@ final class SandboxUids {
             } catch (IOException e) {
                 // the lock goes with the channel anyway
             }
-            synchronized (SandboxUids.this) {
-                inUse.remove(uid);
+            synchronized (IN_USE) {
+                IN_USE.remove(uid);
             }
         }
     }
 
-    synchronized Lease lease() throws IOException {
+    Lease lease() throws IOException {
         Files.createDirectories(dir);
-        for (int i = 0; i < count; i++) {
-            long uid = base + i;
-            if (inUse.contains(uid)) {
-                continue;
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        synchronized (IN_USE) {
+            for (int i = 0; i < count; i++) {
+                long uid = base + i;
+                if (IN_USE.contains(uid)) {
+                    continue;
+                }
+                FileChannel ch = FileChannel.open(dir.resolve(uid + ".lock"), StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE);
+                FileLock lock;
+                try {
+                    lock = ch.tryLock();
+                } catch (java.nio.channels.OverlappingFileLockException e) {
+                    lock = null;
+                }
+                if (lock == null) {
+                    ch.close();
+                    continue;
+                }
+                IN_USE.add(uid);
+                return new Lease(uid, ch, lock);
             }
-            FileChannel ch = FileChannel.open(dir.resolve(uid + ".lock"), StandardOpenOption.CREATE,
-                    StandardOpenOption.WRITE);
-            FileLock lock = ch.tryLock();
-            if (lock == null) {
-                ch.close();
-                continue;
-            }
-            inUse.add(uid);
-            return new Lease(uid, ch, lock);
         }
         throw new IOException("all " + count + " sandbox uids from " + base + " are in use (cordon.native.uidCount)");
     }

@@ -479,6 +479,46 @@ class NativeProcessHandlerTest {
     }
 
     @Test
+    void withoutImagesTheScanningFallbackKillsAWriterOverTheBound(@TempDir Path tmp) throws Exception {
+        Path state = Files.createTempDirectory(Path.of("/tmp"), "cordon-state-");
+        Files.setPosixFilePermissions(state, java.nio.file.attribute.PosixFilePermissions.fromString("rwx--x--x"));
+        NativeTier scanning = NativeTier.get(NativeConfig.fromSystemProperties().withWorkspaceImages(false)
+                .withStateDir(state));
+        assertTrue(scanning.check().workspaceQuota().startsWith("scan"), scanning.check().workspaceQuota());
+        Policy small = policy.withFilesystem(new FilesystemPolicy("/workspace", true, 8, true, "/workspace/uploads",
+                "/workspace/outputs"));
+        Path dir = tmp.resolve("ws");
+        TestPolicies.Recorder rec = new TestPolicies.Recorder();
+        try (NativeProcessHandler h = NativeProcessHandler.create(scanning, small, dir, rec)) {
+            assertEquals(NativeWorkspace.Quota.SCAN, h.workspace().quota());
+            String code = """
+                    import os, time
+                    for i in range(100):
+                        with open(f'/workspace/f{i}.bin', 'wb') as f:
+                            f.write(os.urandom(512 * 1024))
+                        time.sleep(0.05)
+                    print('wrote everything')
+                    """;
+            Run r = Run.of(h, "python3", "-c", code);
+            assertFalse(r.out().contains("wrote everything"), r.all());
+            assertTrue(rec.lines().contains("[BLOCKED] filesystem=write path=/workspace policy=filesystem.max_size_mb"),
+                    rec.lines().toString());
+            long total = 0;
+            try (var s = Files.list(dir)) {
+                for (Path f : s.toList()) {
+                    total += Files.isRegularFile(f) ? Files.size(f) : 0;
+                }
+            }
+            // Soft: the scan runs every 200 ms, so up to ~2 MB more than the bound at this write rate.
+            assertTrue(total < 11L * 1024 * 1024, "workspace holds " + total);
+            FileSystemException full = assertThrows(FileSystemException.class, () -> Run.of(h, "python3", "-c", "pass"));
+            assertEquals(GuestErrors.MARKER + GuestErrors.ENOSPC, full.getFile());
+        } finally {
+            NativeWorkspace.deleteTree(state);
+        }
+    }
+
+    @Test
     void readOnlyWorkspaceAndTheAuditLogCannotBeWritten() throws Exception {
         Path dir = Files.createTempDirectory("cordon-ro-");
         Files.writeString(dir.resolve("in.txt"), "data");

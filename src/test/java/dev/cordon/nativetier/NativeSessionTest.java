@@ -171,6 +171,29 @@ class NativeSessionTest {
     }
 
     @Test
+    void theMemoryCgroupBoundsWhatRlimitAsCannotSee(@TempDir Path tmp) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(NativeTier.get().cgroups().memory(), "no memory cgroup here");
+        Policy p = policy.withResources(new ResourcesPolicy(256, 30, 1, 2, 30));
+        try (NativeSession s = NativeSession.create("oom", p, tmp.resolve("ws"), new TestPolicies.Recorder())) {
+            // memfd pages are charged to the cgroup but are not address space until mapped
+            // (several files: each stays under RLIMIT_FSIZE).
+            ExecResult r = s.exec("""
+                    import os
+                    chunk = b'x' * (1 << 20)
+                    fds = [os.memfd_create('hog%d' % i) for i in range(6)]
+                    for fd in fds:
+                        for i in range(100):
+                            os.write(fd, chunk)
+                    print('survived')
+                    """);
+            assertEquals(ExecResult.Status.LIMIT, r.status(), r.toString());
+            assertEquals(ExecResult.Limit.MEMORY, r.limit());
+            assertFalse(r.stdout().contains("survived"));
+            assertTrue(s.exec("print(1)").ok());
+        }
+    }
+
+    @Test
     void cpuAndWallLimitsStopTheCallAndKeepTheState() {
         session.exec("kept = 7");
         ExecResult cpu = session.exec("while True:\n    pass");
