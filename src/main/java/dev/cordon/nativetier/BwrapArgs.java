@@ -18,13 +18,21 @@ import java.util.Map;
  *       regain capabilities in);</li>
  *   <li>filesystem: a fresh tmpfs root with {@code /usr} read-only, the merged-/usr symlinks, a
  *       handful of read-only {@code /etc} files, {@code /proc}, a minimal {@code /dev}, a size-bounded
- *       {@code /tmp}, the workspace at {@code workspace_dir} (read-only when {@code writable: false}),
- *       and Cordon's helper and socket dirs under {@code /run/cordon}; the root is remounted read-only
- *       last, so nothing else can be created;</li>
+ *       {@code /tmp} and {@code /dev/shm}, the workspace at {@code workspace_dir} (read-only when
+ *       {@code writable: false}), and Cordon's helper and socket dirs (read-only) under
+ *       {@code /run/cordon}; {@code /dev} and the root are remounted read-only last, so the only
+ *       writable places are the workspace (bounded) and the two size-limited tmpfs;</li>
  *   <li>{@code --clearenv} then the spec's fixed environment; the seccomp program from an fd.</li>
  * </ul>
  */
 final class BwrapArgs {
+
+    /**
+     * Size of the sandbox's /dev/shm (POSIX semaphores and shared memory: multiprocessing needs
+     * it). bwrap's own /dev is an unbounded tmpfs, so it is remounted read-only and /dev/shm gets
+     * this bounded tmpfs instead; its pages count against the sandbox's memory cgroup.
+     */
+    static final long SHM_BYTES = 16L * 1024 * 1024;
 
     private BwrapArgs() { }
 
@@ -61,6 +69,9 @@ final class BwrapArgs {
         }
         add(a, "--proc", "/proc");
         add(a, "--dev", "/dev");
+        add(a, "--size", Long.toString(SHM_BYTES));
+        add(a, "--perms", "1777");
+        add(a, "--tmpfs", "/dev/shm");
         add(a, "--size", Long.toString(s.tmpBytes()));
         add(a, "--perms", "1777");
         add(a, "--tmpfs", "/tmp");
@@ -73,7 +84,9 @@ final class BwrapArgs {
             add(a, "--ro-bind", s.libDir(), SandboxSpec.LIB_IN_SANDBOX);
         }
         if (s.ioDir() != null) {
-            add(a, "--bind", s.ioDir(), SandboxSpec.IO_IN_SANDBOX);
+            // Read-only: connecting to a unix socket needs no write access to its mount, and a
+            // writable host directory here would be disk space outside the workspace bound.
+            add(a, "--ro-bind", s.ioDir(), SandboxSpec.IO_IN_SANDBOX);
         }
         for (String m : s.masked()) {
             // A character device cannot be executed (EACCES), whatever starts it: the gate, a shell,
@@ -86,6 +99,7 @@ final class BwrapArgs {
             add(a, "--setenv", e.getKey(), e.getValue());
         }
         add(a, "--seccomp", Integer.toString(s.seccompFd()));
+        add(a, "--remount-ro", "/dev");
         add(a, "--remount-ro", "/");
         a.add("--");
         a.addAll(s.argv());

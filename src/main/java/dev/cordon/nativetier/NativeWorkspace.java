@@ -26,15 +26,16 @@ import java.util.stream.Stream;
  * <h2>How {@code max_size_mb} is bounded</h2>
  * {@code RLIMIT_FSIZE} bounds one file, not a directory; scanning and killing lets a burst through.
  * When the JVM is root and may mount (the normal case for this tier), the workspace lives in a
- * <b>sparse ext4 image of the policy's size, loop-mounted</b> ({@code nosuid,nodev,noatime}) and
- * bind-mounted over the session's host directory: a write past the bound fails with ENOSPC in the
- * kernel, whatever process makes it, in either tier, and the host sees the files live. The image
- * holds the directory's previous content (copied in at open) and is copied back into the real
- * directory at {@link #close()}, so the host keeps the files after the session. Costs: ~25 ms to
- * create and mount, disk only for what is written (sparse), a copy of the workspace at close.
- * Limits: ext4 needs some room for metadata, so the image is made slightly larger than the bound
- * and files can use up to about {@code max_size_mb}; the bound counts blocks, so many tiny files
- * reach it before their byte sum does.
+ * <b>sparse ext4 image, loop-mounted</b> ({@code nosuid,nodev,noatime}) and bind-mounted over the
+ * session's host directory: a write past the bound fails with ENOSPC in the kernel, whatever
+ * process makes it, in either tier, and the host sees the files live. The image is a little larger
+ * than the bound (ext4 metadata) and every free block beyond {@code max_size_mb} is reserved for
+ * root, which the sandbox uid cannot use: the guest gets exactly the bound, while the host can
+ * still append the audit log when the guest has filled its share. The image holds the directory's
+ * previous content (copied in at open) and is copied back into the real directory at
+ * {@link #close()}, so the files outlive the session. Costs: ~25-40 ms to create and mount, disk
+ * only for what is written (sparse), a copy of the workspace at close. Limit: the bound counts
+ * blocks, so many tiny files reach it before their byte sum does.
  *
  * <p>When mounting is not possible (not root, no loop devices, no CAP_SYS_ADMIN), the fallback is
  * a scan of the directory every 200 ms while sandboxed code runs, killing the sandbox on excess

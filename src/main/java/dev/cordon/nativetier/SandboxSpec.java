@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * @param readOnlyInWorkspace host file -> guest path bound read-only over a workspace file (the
  *                      audit log: guest code must not forge or erase it)
  * @param libDir        host directory of Cordon's in-sandbox helpers, bound read-only at /run/cordon/lib, or null
- * @param ioDir         host directory of the session's sockets, bound read-write at /run/cordon/io, or null
+ * @param ioDir         host directory of the session's sockets, bound read-only at /run/cordon/io, or null
  * @param masked        sandbox paths (blocked commands) covered with /dev/null so nothing can exec them
  * @param tmpBytes      size of the sandbox's /tmp tmpfs
  * @param cwd           working directory inside the sandbox

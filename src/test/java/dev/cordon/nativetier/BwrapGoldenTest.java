@@ -71,7 +71,13 @@ class BwrapGoldenTest {
         assertEquals("ALL", a.get(a.indexOf("--cap-drop") + 1));
         // The root is remounted read-only after every mount, right before the command.
         int sep = a.indexOf("--");
-        assertEquals(List.of("--remount-ro", "/"), a.subList(sep - 2, sep));
+        assertEquals(List.of("--remount-ro", "/dev", "--remount-ro", "/"), a.subList(sep - 4, sep));
+        // The only read-write host bind is the workspace.
+        for (int i = 0; i < sep; i++) {
+            if (a.get(i).equals("--bind")) {
+                assertEquals("/run/cordon/ws/w1", a.get(i + 1));
+            }
+        }
         // Nothing of the host outside /usr, the listed /etc files and Cordon's dirs is bound.
         for (int i = 0; i < sep; i++) {
             if (a.get(i).equals("--bind") || a.get(i).equals("--ro-bind")) {

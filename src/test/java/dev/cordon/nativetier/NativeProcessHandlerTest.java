@@ -137,7 +137,8 @@ class NativeProcessHandlerTest {
         String code = """
                 import os
                 for p in ['/tmp/cordon-escape-%1$s', '/etc/cordon-escape-%1$s', '/usr/cordon-escape-%1$s',
-                          '/cordon-escape-%1$s', '/run/cordon/lib/x-%1$s', '/workspace/../cordon-escape-%1$s']:
+                          '/cordon-escape-%1$s', '/run/cordon/lib/x-%1$s', '/workspace/../cordon-escape-%1$s',
+                          '/run/cordon/io/x-%1$s', '/dev/x-%1$s']:
                     try:
                         open(p, 'w').write('x')
                         print(p, 'written-inside-sandbox')
@@ -153,6 +154,13 @@ class NativeProcessHandlerTest {
         // /tmp inside is the sandbox's own tmpfs: writable there, invisible here.
         assertTrue(r.out().contains("/tmp/cordon-escape-" + tag + " written-inside-sandbox"), r.out());
         assertTrue(r.out().contains("/etc/cordon-escape-" + tag + " 30"), r.out()); // EROFS
+        assertTrue(r.out().contains("/run/cordon/io/x-" + tag + " 30"), r.out());
+        assertTrue(r.out().contains("/dev/x-" + tag + " 30"), r.out());
+        try (var io = Files.list(NativeTier.get().config().stateDir().resolve("io"))) {
+            for (Path d : io.toList()) {
+                assertFalse(Files.exists(d.resolve("x-" + tag)));
+            }
+        }
         Files.list(NativeTier.get().libDir()).forEach(f -> assertFalse(f.getFileName().toString().contains(tag)));
     }
 
