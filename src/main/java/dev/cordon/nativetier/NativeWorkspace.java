@@ -465,8 +465,14 @@ public final class NativeWorkspace implements AutoCloseable {
                     continue;
                 }
                 Path dest = to.resolve(rel.toString());
+                if (Files.isSymbolicLink(dest.getParent())) {
+                    throw new IOException("refusing to copy through a link: " + dest.getParent());
+                }
                 if (Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
-                    Files.createDirectories(dest);
+                    if (!Files.isDirectory(dest, LinkOption.NOFOLLOW_LINKS)) {
+                        Files.deleteIfExists(dest);
+                        Files.createDirectory(dest);
+                    }
                 } else {
                     Files.copy(p, dest, LinkOption.NOFOLLOW_LINKS, StandardCopyOption.COPY_ATTRIBUTES,
                             StandardCopyOption.REPLACE_EXISTING);
@@ -475,21 +481,50 @@ public final class NativeWorkspace implements AutoCloseable {
         }
     }
 
-    /** Makes {@code to} hold exactly what {@code from} holds (links not followed). */
+    /**
+     * Makes {@code to} hold exactly what {@code from} holds, as root, without ever following a link
+     * on either side. {@code from} is guest-controlled (the image): first everything in {@code to}
+     * that is absent from {@code from} or has another type there is removed, top-down (a link in
+     * {@code to} is removed, never traversed), so that copying cannot write through a link into the
+     * host.
+     */
     static void mirror(Path from, Path to) throws IOException {
-        copyTree(from, to);
-        List<Path> extra = new ArrayList<>();
-        try (Stream<Path> s = Files.walk(to)) {
-            for (Path p : s.toList()) {
-                Path rel = to.relativize(p);
-                if (!rel.toString().isEmpty() && !Files.exists(from.resolve(rel.toString()), LinkOption.NOFOLLOW_LINKS)) {
-                    extra.add(p);
+        List<Path> stale = new ArrayList<>();
+        Files.walkFileTree(to, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
+                if (dir.equals(to)) {
+                    return FileVisitResult.CONTINUE;
                 }
+                if (!sameType(dir, from.resolve(to.relativize(dir).toString()))) {
+                    stale.add(dir);
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
+                return FileVisitResult.CONTINUE;
             }
-        }
-        extra.sort(Comparator.reverseOrder());
-        for (Path p : extra) {
+
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) {
+                if (!sameType(file, from.resolve(to.relativize(file).toString()))) {
+                    stale.add(file);
+                }
+                return FileVisitResult.CONTINUE;
+            }
+        });
+        for (Path p : stale) {
             deleteTree(p);
+        }
+        copyTree(from, to);
+    }
+
+    private static boolean sameType(Path a, Path b) {
+        try {
+            BasicFileAttributes x = Files.readAttributes(a, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            BasicFileAttributes y = Files.readAttributes(b, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+            return x.isDirectory() == y.isDirectory() && x.isSymbolicLink() == y.isSymbolicLink()
+                    && x.isRegularFile() == y.isRegularFile();
+        } catch (IOException e) {
+            return false;
         }
     }
 

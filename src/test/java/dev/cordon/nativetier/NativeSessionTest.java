@@ -267,6 +267,27 @@ class NativeSessionTest {
     }
 
     @Test
+    void copyingTheImageBackNeverWritesThroughALink(@TempDir Path tmp) throws Exception {
+        Path ws = tmp.resolve("ws");
+        Path outside = tmp.resolve("outside");
+        Files.createDirectories(ws);
+        Files.createDirectories(outside);
+        Files.createSymbolicLink(ws.resolve("d"), outside); // a link already in the host directory
+        try (NativeSession s = NativeSession.create("t8", policy, ws, new TestPolicies.Recorder())) {
+            ExecResult r = s.exec("""
+                    import os
+                    os.remove('/workspace/d')
+                    os.mkdir('/workspace/d')
+                    open('/workspace/d/planted.txt', 'w').write('x')
+                    """);
+            assertTrue(r.ok(), r.toString());
+        }
+        assertFalse(Files.exists(outside.resolve("planted.txt")), "the copy-back followed a link");
+        assertTrue(Files.isDirectory(ws.resolve("d"), java.nio.file.LinkOption.NOFOLLOW_LINKS));
+        assertTrue(Files.exists(ws.resolve("d/planted.txt")));
+    }
+
+    @Test
     void preinstalledPackagesArePreloaded(@TempDir Path tmp) throws Exception {
         Policy p = policy.withEngine(Policy.EngineKind.AUTO);
         p = new Policy(null, p.engine(), p.isolation(), p.network(),
