@@ -271,6 +271,7 @@ public final class NativeSession implements AutoCloseable {
 
     // ---- the worker ----------------------------------------------------------------------------
 
+    @SuppressWarnings("try") // the listener is closed early on purpose: that wakes accept() on timeout or exit
     private void start() throws IOException {
         NativeTier tier = ws.tier();
         Path sock = ws.ioDir().resolve("ctl.sock");
