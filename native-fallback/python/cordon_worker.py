@@ -1,0 +1,336 @@
+# Cordon's native Python worker. Runs inside the sandbox (bwrap + seccomp + rlimits + cgroup) as the
+# session's unprivileged uid, started by dev.cordon.nativetier.NativeSession with
+#   /usr/bin/python3 -I -B /run/cordon/lib/cordon_worker.py
+# It keeps one namespace across calls (like a REPL) and talks to the host over a unix socket that
+# the host accepts exactly once (the socket file is removed right after), with frames of
+# 4-byte big-endian length + UTF-8 JSON:
+#   host -> worker  {"op":"config", ...}            once, first
+#   worker -> host  {"op":"ready", "pid":..}
+#   host -> worker  {"op":"exec", "id":N, "code":..., "stdin":b64|null, "marker":hex, "fresh":bool}
+#   worker -> host  {"op":"exec?", "exe":..., "children":n, "phase":"call"|"idle"}   a process start
+#   host -> worker  {"allow":bool, "errno":n, "message":...}
+#   worker -> host  {"op":"done", "id":N, "status":"ok"|"error"|"stopped", "error":{type,message,traceback,errno}}
+# Guest stdout/stderr are the process's fd 1 and 2, read by the host; after each call the worker
+# writes the call's marker to both so the host knows where the call's output ends.
+#
+# Nothing here is a security boundary by itself: guest code runs in this process and can reach
+# everything the worker can. The boundaries are outside (the sandbox) or in the kernel (Landlock
+# for exec, installed before any guest code runs). The audit hook only makes denials readable.
+
+import base64
+import ctypes
+import io
+import json
+import linecache
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+IO_DIR = '/run/cordon/io'
+CTL = IO_DIR + '/ctl.sock'
+PROXY = IO_DIR + '/proxy.sock'
+FILENAME = '<cordon>'
+
+_ctl = None
+_ctl_lock = threading.Lock()
+_in_call = False
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+class _CordonStop(BaseException):
+    """Raised in guest code when the host asks the call to stop (a limit tripped)."""
+
+
+def _send(obj):
+    data = json.dumps(obj).encode('utf-8')
+    _ctl.sendall(struct.pack('>I', len(data)) + data)
+
+
+def _recv():
+    head = _recv_exact(4)
+    if head is None:
+        return None
+    (n,) = struct.unpack('>I', head)
+    body = _recv_exact(n)
+    if body is None:
+        return None
+    return json.loads(body.decode('utf-8'))
+
+
+def _recv_exact(n):
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = _ctl.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return bytes(buf)
+
+
+# ---- exec restriction (kernel-enforced) ---------------------------------------------------------
+
+def _syscall(nr, *args):
+    r = _libc.syscall(ctypes.c_long(nr), *args)
+    if r < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e))
+    return r
+
+
+class _PathBeneath(ctypes.Structure):
+    _pack_ = 1
+    _fields_ = [('allowed_access', ctypes.c_uint64), ('parent_fd', ctypes.c_int32)]
+
+
+def _landlock_exec_only(paths):
+    """Only the files in `paths` can be executed from now on, by this process and its children.
+    Landlock handles just the EXECUTE right here: reading and writing stay as the sandbox allows."""
+    LANDLOCK_ACCESS_FS_EXECUTE = 1
+    attr = ctypes.c_uint64(LANDLOCK_ACCESS_FS_EXECUTE)
+    ruleset = _syscall(444, ctypes.byref(attr), ctypes.sizeof(attr), 0)  # landlock_create_ruleset
+    try:
+        for p in paths:
+            try:
+                fd = os.open(p, os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue
+            try:
+                rule = _PathBeneath(LANDLOCK_ACCESS_FS_EXECUTE, fd)
+                _syscall(445, ruleset, 1, ctypes.byref(rule), 0)  # landlock_add_rule(PATH_BENEATH)
+            finally:
+                os.close(fd)
+        _syscall(446, ruleset, 0)  # landlock_restrict_self
+    finally:
+        os.close(ruleset)
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [('code', ctypes.c_uint16), ('jt', ctypes.c_uint8), ('jf', ctypes.c_uint8), ('k', ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(_SockFilter))]
+
+
+def _seccomp_load(program):
+    """Stacks a BPF program compiled by the host (no_new_privs is already set by bwrap)."""
+    n = len(program) // 8
+    arr = (_SockFilter * n).from_buffer_copy(program)
+    prog = _SockFprog(n, arr)
+    PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
+    if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, 'cannot load the no-exec filter: ' + os.strerror(e))
+
+
+# ---- process starts: the host decides, for a readable PermissionError and the audit ------------
+
+def _live_children():
+    n = 0
+    try:
+        for tid in os.listdir('/proc/self/task'):
+            with open('/proc/self/task/%s/children' % tid) as f:
+                n += len(f.read().split())
+    except OSError:
+        pass
+    return n
+
+
+def _exec_hook(event, args):
+    if event == 'subprocess.Popen':
+        exe = args[0]
+    elif event in ('os.exec', 'os.posix_spawn'):
+        exe = args[0]
+    elif event == 'os.spawn':
+        exe = args[1]
+    elif event == 'os.system':
+        exe = '/bin/sh'
+    else:
+        return
+    if isinstance(exe, (bytes, bytearray)):
+        exe = os.fsdecode(exe)
+    exe = str(exe) if exe is not None else ''
+    with _ctl_lock:
+        # Only inside a call is the host reading this socket. Outside one (the worker's own
+        # preload, a guest thread between calls) the start is refused here, without the host.
+        if not _in_call:
+            raise PermissionError(13, 'Cordon: no process starts outside a call')
+        _send({'op': 'exec?', 'exe': exe, 'children': _live_children(), 'phase': 'call'})
+        reply = _recv()
+    if reply is None:
+        raise PermissionError(13, 'Cordon: the host is gone')
+    if not reply.get('allow'):
+        err = reply.get('errno', 13)
+        raise (BlockingIOError if err == 11 else PermissionError)(err, reply.get('message', 'blocked'))
+
+
+# ---- egress bridge: 127.0.0.1:PORT -> the host proxy's unix socket -----------------------------
+
+def _pump(src, dst):
+    try:
+        while True:
+            data = src.recv(65536)
+            if not data:
+                break
+            dst.sendall(data)
+    except OSError:
+        pass
+    finally:
+        for s in (dst,):
+            try:
+                s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+
+
+def _serve(conn):
+    up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        up.connect(PROXY)
+    except OSError:
+        conn.close()
+        up.close()
+        return
+    t = threading.Thread(target=_pump, args=(up, conn), daemon=True)
+    t.start()
+    _pump(conn, up)
+    t.join()
+    conn.close()
+    up.close()
+
+
+def _bridge(srv):
+    while True:
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        threading.Thread(target=_serve, args=(conn,), daemon=True, name='cordon-bridge').start()
+
+
+# ---- calls ---------------------------------------------------------------------------------------
+
+def _stop(signum, frame):
+    # Only guest code is stopped: a late signal after the call ended must not hit the worker loop.
+    if _in_call:
+        raise _CordonStop()
+
+
+def _format_error(e):
+    # The worker's own frames (the exec() call above <cordon>, the audit hook that raised a
+    # denial) are not the guest's: leave them out of every traceback in the chain.
+    te = traceback.TracebackException.from_exception(e)
+    seen = set()
+    t = te
+    while t is not None and id(t) not in seen:
+        seen.add(id(t))
+        t.stack = traceback.StackSummary.from_list([f for f in t.stack if f.filename != __file__])
+        t = t.__cause__ or t.__context__
+    text = ''.join(te.format())
+    return {'type': type(e).__name__, 'message': str(e), 'traceback': text,
+            'errno': getattr(e, 'errno', None) if isinstance(e, OSError) else None}
+
+
+def _run(req, ns):
+    global _in_call
+    code = req['code']
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    stdin = req.get('stdin')
+    sys.stdin = io.TextIOWrapper(io.BytesIO(base64.b64decode(stdin) if stdin else b''), encoding='utf-8')
+    status, error = 'ok', None
+    _in_call = True
+    try:
+        exec(compile(code, FILENAME, 'exec'), ns)
+    except _CordonStop:
+        status = 'stopped'
+    except SystemExit as e:
+        c = e.code
+        if c is None or c == 0:
+            status = 'ok'
+        else:
+            status = 'error'
+            error = {'type': 'SystemExit', 'message': 'exit status %s' % c if isinstance(c, int) else str(c),
+                     'traceback': None, 'errno': None}
+    except BaseException as e:  # the guest's error, reported as its type, message and traceback
+        status = 'error'
+        error = _format_error(e)
+    finally:
+        _in_call = False
+    return status, error
+
+
+def _end_of_output(marker):
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    for fd in (1, 2):
+        try:
+            os.write(fd, marker)
+        except OSError:
+            pass
+
+
+def main():
+    global _ctl
+    _ctl = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    _ctl.connect(CTL)
+    cfg = _recv()
+    if cfg is None or cfg.get('op') != 'config':
+        sys.exit(3)
+    # Exec restriction first, before anything of the guest's can run.
+    if cfg.get('exec') == 'landlock':
+        _landlock_exec_only(cfg.get('exec_allow', []))
+    else:
+        _seccomp_load(base64.b64decode(cfg['noexec_bpf']))
+    if cfg.get('proxy_port'):
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(('127.0.0.1', cfg['proxy_port']))
+        srv.listen(64)
+        threading.Thread(target=_bridge, args=(srv,), daemon=True, name='cordon-bridge').start()
+    sys.addaudithook(_exec_hook)
+    signal.signal(signal.SIGUSR1, _stop)
+    sys.stdout = io.TextIOWrapper(os.fdopen(1, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
+                                  line_buffering=False, write_through=False)
+    sys.stderr = io.TextIOWrapper(os.fdopen(2, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
+                                  line_buffering=False, write_through=False)
+    workspace = cfg['workspace']
+    os.chdir(workspace)
+    sys.path.insert(0, workspace)
+    _send({'op': 'ready', 'pid': os.getpid(), 'python': sys.version.split()[0]})
+    # Warm the packages the policy preinstalls while the host is not waiting for us yet: the first
+    # call then finds them in sys.modules. A failure here is not the guest's problem.
+    for mod in cfg.get('preload', []):
+        try:
+            __import__(mod)
+        except BaseException:
+            pass
+    fresh_ns = lambda: {'__name__': '__main__', '__builtins__': __builtins__}
+    ns = fresh_ns()
+    while True:
+        with _ctl_lock:
+            req = _recv()
+        if req is None or req.get('op') == 'exit':
+            return
+        if req.get('fresh'):
+            ns = fresh_ns()
+            os.chdir(workspace)
+        marker = req['marker'].encode('ascii')
+        try:
+            status, error = _run(req, ns)
+        except _CordonStop:
+            status, error = 'stopped', None
+        _end_of_output(marker)
+        with _ctl_lock:
+            _send({'op': 'done', 'id': req['id'], 'status': status, 'error': error})
+
+
+if __name__ == '__main__':
+    main()
