@@ -7,11 +7,22 @@ import dev.cordon.fs.WorkspaceFileSystem;
 import dev.cordon.fs.WorkspaceLayout;
 import dev.cordon.graalpy.ContextShape;
 import dev.cordon.graalpy.SessionGates;
+import dev.cordon.nativetier.EngineChoice;
+import dev.cordon.nativetier.NativeProcessHandler;
+import dev.cordon.nativetier.NativeSession;
+import dev.cordon.nativetier.NativeTier;
+import dev.cordon.nativetier.NativeTierUnavailableException;
+import dev.cordon.nativetier.NativeWorkspace;
 import dev.cordon.policy.Policy;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import org.graalvm.polyglot.io.ProcessHandler;
 
 /**
@@ -35,41 +46,127 @@ final class Gates {
     }
 
     /**
-     * One session's gates for one policy. Closing it releases what the gates hold; the session's
-     * files stay.
+     * One session's gates for one policy. Closing it releases what the gates hold (sandboxes, the
+     * native workspace's mount); the session's files stay.
+     *
+     * @param nativeSession  the native engine when the policy runs Python there, else null
+     * @param nativeFailure  why the native tier could not start when the policy needs it, else null
+     * @param processesRun   how many processes the process gate started (the filesystem gate's
+     *                       byte count must be refreshed after they ran)
      */
-    record Bound(Policy policy, WorkspaceFileSystem fileSystem, Audit audit, SessionGates gates) implements AutoCloseable {
+    record Bound(Policy policy, WorkspaceFileSystem fileSystem, Audit audit, SessionGates gates,
+            NativeWorkspace nativeWorkspace, NativeProcessHandler nativeProcesses, NativeSession nativeSession,
+            String nativeFailure, AtomicInteger processesRun) implements AutoCloseable {
+
+        /** Closes in dependency order: the engine, the process gate, the filesystem gate, then the workspace mount. */
         @Override
         public void close() {
-            fileSystem.close();
+            RuntimeException first = null;
+            for (AutoCloseable c : new AutoCloseable[] {nativeSession, nativeProcesses, fileSystem, nativeWorkspace}) {
+                if (c == null) {
+                    continue;
+                }
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    if (first == null) {
+                        first = e instanceof RuntimeException r ? r : new IllegalStateException(e);
+                    }
+                }
+            }
+            if (first != null) {
+                throw first;
+            }
         }
     }
 
-    static Bound forSession(String name, Policy p, Workspace ws, Path hostTmp, Path auditJsonlOverride) {
+    /**
+     * @param out where a child process's inherited stdout goes (the current call's stdout)
+     * @param err the same for stderr
+     */
+    static Bound forSession(String name, Policy p, Workspace ws, Path hostTmp, Path auditJsonlOverride,
+            Supplier<OutputStream> out, Supplier<OutputStream> err) {
         Audit audit = audit(name, p, ws, auditJsonlOverride);
-        List<String> protectedFiles = new ArrayList<>();
-        for (String f : new String[] {p.logging().logFile(), p.logging().auditFile(), p.logging().egressFile()}) {
-            if (f != null) {
-                protectedFiles.add(f);
+        boolean nativeEngine = EngineChoice.useNative(p);
+        NativeWorkspace nws = null;
+        NativeProcessHandler nph = null;
+        NativeSession ns = null;
+        String failure = null;
+        WorkspaceFileSystem fs = null;
+        try {
+            if (nativeEngine || p.subprocess().allow()) {
+                // The native workspace may mount a size-bounded image over the host directory: it
+                // must exist before the filesystem gate opens the directory, or the two tiers would
+                // see different trees.
+                try {
+                    nws = NativeWorkspace.open(NativeTier.get(), p.filesystem(), ws.host());
+                    nph = new NativeProcessHandler(p, nws, audit, out, err);
+                    if (nativeEngine) {
+                        ns = NativeSession.create(name, p, nws, audit);
+                    }
+                } catch (NativeTierUnavailableException e) {
+                    failure = e.getMessage();
+                }
             }
+            List<String> protectedFiles = new ArrayList<>();
+            for (String f : new String[] {p.logging().logFile(), p.logging().auditFile(), p.logging().egressFile()}) {
+                if (f != null) {
+                    protectedFiles.add(f);
+                }
+            }
+            fs = WorkspaceFileSystem.create(
+                    new WorkspaceLayout(p.filesystem(), ws.host(), hostTmp, protectedFiles, List.of()), audit);
+            AtomicInteger started = new AtomicInteger();
+            ProcessHandler processes = processGate(p, audit, nph, failure, started);
+            WorkspaceFileSystem gate = fs;
+            SessionGates gates = new SessionGates(fs, processes, c -> { }, c -> { }, ws::outputs, fs::resetForFreshCall,
+                    fs::usedBytes);
+            return new Bound(p, gate, audit, gates, nws, nph, ns, failure, started);
+        } catch (IOException e) {
+            closeQuietly(ns, nph, fs, nws);
+            throw new UncheckedIOException("cannot prepare session " + name + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            closeQuietly(ns, nph, fs, nws);
+            throw e;
         }
-        WorkspaceFileSystem fs = WorkspaceFileSystem.create(
-                new WorkspaceLayout(p.filesystem(), ws.host(), hostTmp, protectedFiles, List.of()), audit);
-        ProcessHandler processes = command -> {
+    }
+
+    /**
+     * The in-JVM tier's process gate: the native tier's handler when it runs here; otherwise every
+     * start is refused (never run unsandboxed), naming the rule or what is missing.
+     */
+    private static ProcessHandler processGate(Policy p, Audit audit, NativeProcessHandler nph, String failure,
+            AtomicInteger started) {
+        if (nph != null) {
+            return command -> {
+                started.incrementAndGet();
+                return nph.start(command);
+            };
+        }
+        return command -> {
             String cmd = command.getCommand().isEmpty() ? "?" : Path.of(command.getCommand().get(0)).getFileName().toString();
             Decision.Deny d = p.subprocess().allow()
                     ? new Decision.Deny(Decision.Category.SUBPROCESS, "exec", cmd, "subprocess.allow",
-                            "this build of Cordon cannot run subprocesses yet (the native tier is not wired in)",
-                            "nothing in the policy can allow it in this build")
+                            "the native tier that runs subprocesses is not available on this host: " + failure,
+                            "install what is missing (see the reason); Cordon never runs a process unsandboxed")
                     : new Decision.Deny(Decision.Category.SUBPROCESS, "exec", cmd, "subprocess.allow",
                             "this policy allows no subprocesses",
                             "execution.sandbox.subprocess: {allow: true, allowed_commands: [\"" + cmd + "\"]}");
             audit.blocked(d);
             throw GuestErrors.exception(GuestErrors.EACCES, d.message());
         };
-        SessionGates gates = new SessionGates(fs, processes, c -> { }, c -> { }, ws::outputs, fs::resetForFreshCall,
-                fs::usedBytes);
-        return new Bound(p, fs, audit, gates);
+    }
+
+    private static void closeQuietly(AutoCloseable... all) {
+        for (AutoCloseable c : all) {
+            if (c != null) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    // already failing; the first error is the one reported
+                }
+            }
+        }
     }
 
     /** The session's audit: {@code log_file} and {@code audit_file} are guest paths when inside the workspace. */

@@ -23,8 +23,9 @@ public final class Session implements AutoCloseable {
     private final Workspace workspace;
     private final Path hostTmp;
     private final Path auditJsonl;
-    private final GuestSession guest;
+    private GuestSession guest;
     private Gates.Bound gates;
+    private int processesSeen;
     private boolean hostChanged;
     private boolean closed;
 
@@ -35,7 +36,7 @@ public final class Session implements AutoCloseable {
         this.workspace = new Workspace(policy.filesystem(), hostWorkspace);
         workspace.create();
         this.hostTmp = createTmp(workspace.host(), name);
-        this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl);
+        this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         this.guest = new GuestSession(name, policy, pool, gates.gates(), gates.audit());
     }
 
@@ -85,17 +86,46 @@ public final class Session implements AutoCloseable {
             gates.fileSystem().rescan();
             hostChanged = false;
         }
-        return guest.exec(code, stdin);
+        ExecResult r;
+        if (gates.nativeSession() != null) {
+            r = gates.nativeSession().exec(code, stdin);
+        } else if (gates.nativeFailure() != null && dev.cordon.nativetier.EngineChoice.useNative(gates.policy())) {
+            // Fail closed: the policy wants the native engine and it cannot run here; nothing ran.
+            r = new ExecResult(ExecResult.Status.ERROR, null, "", "", false,
+                    new ExecResult.Error("NativeTierUnavailable", gates.nativeFailure(), null), java.util.List.of(),
+                    workspace.outputs(), "native", name, new ExecResult.Timing(0, 0));
+        } else {
+            r = guest.exec(code, stdin);
+        }
+        int ran = gates.processesRun().get();
+        if (ran != processesSeen || gates.nativeSession() != null) {
+            // Sandboxed processes wrote to the workspace behind the filesystem gate's back: recount.
+            processesSeen = ran;
+            gates.fileSystem().rescan();
+        }
+        return r;
+    }
+
+    private java.io.OutputStream childStdout() {
+        GuestSession g = guest;
+        return g == null ? java.io.OutputStream.nullOutputStream() : g.stdoutSink();
+    }
+
+    private java.io.OutputStream childStderr() {
+        GuestSession g = guest;
+        return g == null ? java.io.OutputStream.nullOutputStream() : g.stderrSink();
     }
 
     /** Copies a host file into the policy's upload dir under its own name; returns the guest path. */
     public synchronized String upload(Path file) throws IOException {
+        gates.fileSystem().rescan(); // the upload dir is a real directory again, whatever guest code did
         hostChanged = true;
         return workspace.toGuest(workspace.upload(file, file.getFileName().toString()));
     }
 
     /** Writes {@code content} into the upload dir as {@code fileName}; returns the guest path. */
     public synchronized String upload(String fileName, byte[] content) throws IOException {
+        gates.fileSystem().rescan();
         hostChanged = true;
         return workspace.toGuest(workspace.upload(fileName, content));
     }
@@ -108,11 +138,11 @@ public final class Session implements AutoCloseable {
         if (closed) {
             return;
         }
-        Gates.Bound next = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl);
-        Gates.Bound old = gates;
-        gates = next;
-        guest.rebind(newPolicy, pool, next.gates(), next.audit());
-        old.close();
+        // The old gates go first: a native workspace mount must be released before the new one is made.
+        gates.close();
+        gates = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
+        processesSeen = 0;
+        guest.rebind(newPolicy, pool, gates.gates(), gates.audit());
     }
 
     @Override

@@ -83,22 +83,36 @@ final class Workspace {
 
     /** Copies a host file into the upload dir (as the caller, not the guest: uploads are trusted input). */
     Path upload(Path file, String name) throws IOException {
-        if (name.contains("/") || name.equals("..") || name.equals(".") || name.isEmpty()) {
-            throw new IllegalArgumentException("upload name must be a plain file name: " + name);
+        try (java.io.InputStream in = Files.newInputStream(file)) {
+            return write(name, in);
         }
-        Path dest = toHost(fs.uploadDir()).resolve(name);
-        Files.createDirectories(dest.getParent());
-        Files.copy(file, dest, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        return dest;
     }
 
     Path upload(String name, byte[] content) throws IOException {
-        if (name.contains("/") || name.equals("..") || name.equals(".") || name.isEmpty()) {
+        return write(name, new java.io.ByteArrayInputStream(content));
+    }
+
+    /**
+     * Writes an upload without following links: sandboxed processes share this tree and may have
+     * left a symlink where the upload dir or the file should be. The dir must be a real directory
+     * (the filesystem gate's rescan restores it), an existing entry is unlinked, and the file is
+     * created with O_EXCL, which never follows a link.
+     */
+    private Path write(String name, java.io.InputStream content) throws IOException {
+        if (name.contains("/") || name.equals("..") || name.equals(".") || name.isEmpty() || name.indexOf(0) >= 0) {
             throw new IllegalArgumentException("upload name must be a plain file name: " + name);
         }
-        Path dest = toHost(fs.uploadDir()).resolve(name);
-        Files.createDirectories(dest.getParent());
-        Files.write(dest, content);
+        Path dir = toHost(fs.uploadDir());
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+            Files.deleteIfExists(dir);
+            Files.createDirectories(dir);
+        }
+        Path dest = dir.resolve(name);
+        Files.deleteIfExists(dest);
+        try (java.io.OutputStream out = Files.newOutputStream(dest, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE)) {
+            content.transferTo(out);
+        }
         return dest;
     }
 

@@ -42,7 +42,7 @@ public final class GuestSession implements AutoCloseable {
     private SessionGates gates;
     private Audit audit;
     private Policy policy;
-    private PooledContext bound;
+    private volatile PooledContext bound;
     private ExecutorService runner;
     private Thread runnerThread;
     private int calls;
@@ -59,6 +59,18 @@ public final class GuestSession implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** Where a child process's inherited stdout goes: the current call's stdout (nowhere between calls). */
+    public java.io.OutputStream stdoutSink() {
+        PooledContext pc = bound;
+        return pc == null ? java.io.OutputStream.nullOutputStream() : pc.stdout;
+    }
+
+    /** The same for stderr. */
+    public java.io.OutputStream stderrSink() {
+        PooledContext pc = bound;
+        return pc == null ? java.io.OutputStream.nullOutputStream() : pc.stderr;
     }
 
     /**
