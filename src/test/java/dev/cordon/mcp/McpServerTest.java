@@ -49,6 +49,10 @@ class McpServerTest {
 
     @BeforeAll
     static void start() throws Exception {
+        // The SDK client logs each step at INFO through SLF4J; warnings are enough in test output.
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
         policyFile = dir.resolve("policy.yaml");
         Files.writeString(policyFile, POLICY);
         workspaces = dir.resolve("ws");
@@ -72,7 +76,7 @@ class McpServerTest {
 
     static McpSchema.CallToolResult run(String session, String code) {
         Map<String, Object> args = session == null ? Map.of("code", code) : Map.of("code", code, "session", session);
-        return client.callTool(new McpSchema.CallToolRequest(CordonMcpServer.TOOL_NAME, args));
+        return client.callTool(McpSchema.CallToolRequest.builder(CordonMcpServer.TOOL_NAME).arguments(args).build());
     }
 
     static String text(McpSchema.CallToolResult r) {
@@ -170,7 +174,7 @@ class McpServerTest {
     void badArgumentsAreToolErrorsNotCrashes() {
         McpSchema.CallToolResult badName = run("../escape", "print(1)");
         assertTrue(badName.isError());
-        McpSchema.CallToolResult noCode = client.callTool(new McpSchema.CallToolRequest(CordonMcpServer.TOOL_NAME, Map.of()));
+        McpSchema.CallToolResult noCode = client.callTool(McpSchema.CallToolRequest.builder(CordonMcpServer.TOOL_NAME).arguments(Map.of()).build());
         assertTrue(noCode.isError());
         assertFalse(Files.exists(dir.resolve("escape")), "no workspace outside the root");
         McpSchema.CallToolResult ok = run(null, "print('default session')");
