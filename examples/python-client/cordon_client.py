@@ -233,6 +233,9 @@ class CordonREPL:
         is started with server_options (command, policy, workspace_root, pool, stderr) and owned."""
         self.session = session
         self._owns_server = server is None
+        if server is None:
+            # One session: one warm interpreter is all it can use (the server's default keeps two).
+            server_options.setdefault("pool", 1)
         self.server = server if server is not None else CordonServer(**server_options)
         self._closed = False
 

@@ -17,13 +17,17 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "mcp", mixinStandardHelpOptions = true,
-        description = {"Serves the Model Context Protocol on stdin/stdout (stdio transport) with one tool:",
-                "  run_python(code, session?)  runs Python in the sandbox; its description is the policy's",
-                "  describe text. Calls with the same session name share an interpreter and workspace DIR/<session>.",
-                "Errors, limits and blocked operations come back as tool results (isError), each blocked",
-                "operation with its rule and fix; the full result (exec --json schema) is in structuredContent.",
-                "Logs (pool warm-up, one summary line per call) go to stderr, never to the protocol stream.",
-                "Client configuration, e.g.: {\"command\": \"/path/to/cordon/bin/cordon\", \"args\": [\"mcp\"]}"})
+        description = {"Serves the Model Context Protocol (MCP) over stdio, with one tool.",
+                "",
+                "run_python(code, session?) runs Python in the sandbox. The tool's description is",
+                "the policy's describe text. Calls with the same session name share an",
+                "interpreter and workspace DIR/<session>. Errors, limits and blocked operations",
+                "(each with its rule and fix) come back as tool results with isError; the full",
+                "result (exec --json schema) is in structuredContent.",
+                "Logs (pool warm-up, one line per call) go to stderr, never to stdout.",
+                "",
+                "MCP client configuration:",
+                "  {\"command\": \"/path/to/cordon/bin/cordon\", \"args\": [\"mcp\"]}"})
 final class McpCommand implements Callable<Integer> {
 
     private static final long WARM_TIMEOUT_MS = 120_000;
