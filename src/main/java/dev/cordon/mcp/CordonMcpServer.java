@@ -148,11 +148,9 @@ public final class CordonMcpServer {
         schema.put("required", List.of("code"));
         schema.put("additionalProperties", false);
         boolean network = sandbox.policy().network().mode() != NetworkPolicy.Mode.DENY;
-        return McpSchema.Tool.builder()
-                .name(TOOL_NAME)
+        return McpSchema.Tool.builder(TOOL_NAME, schema)
                 .title("Run Python in the Cordon sandbox")
                 .description(description(sandbox))
-                .inputSchema(schema)
                 // Effects stay in the sandbox's workspace, but they are effects: not read-only, not idempotent.
                 .annotations(new McpSchema.ToolAnnotations("Run Python in the Cordon sandbox", false, false, false,
                         network, null))
