@@ -91,8 +91,8 @@ final class McpCommand implements Callable<Integer> {
     }
 
     /** One line when the pool is warm: until then the first call also pays for building an interpreter. */
-    private static void reportWarm(Sandbox sandbox, int target, PrintStream log, long t0) {
-        Thread.ofPlatform().daemon(true).name("cordon-mcp-warm").start(() -> {
+    static void reportWarm(Sandbox sandbox, int target, PrintStream log, long t0) {
+        Thread.ofPlatform().daemon(true).name("cordon-pool-warm").start(() -> {
             try {
                 sandbox.awaitWarm(WARM_TIMEOUT_MS);
                 long ms = (System.nanoTime() - t0) / 1_000_000;

@@ -108,7 +108,11 @@ final class ServeCommand implements Callable<Integer> {
         if (workspaceRoot != null) {
             b.workspaceRoot(workspaceRoot);
         }
+        long t0 = System.nanoTime();
         try (Sandbox sandbox = b.build()) {
+            if (poolSize > 0) {
+                McpCommand.reportWarm(sandbox, poolSize, log, t0);
+            }
             log.println("cordon: serving JSON lines on stdin/stdout; policy " + (policy.file == null ? "default (embedded)" : policy.file)
                     + "; workspaces under " + sandbox.workspaceRoot() + "; warming " + poolSize + " interpreter(s)");
             loop(System.in, sandbox, reloader);
