@@ -1,0 +1,30 @@
+package dev.cordon.net;
+
+import dev.cordon.agent.GatePermit;
+import dev.cordon.graalpy.SharedEngine;
+import java.io.ByteArrayOutputStream;
+import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.io.FileSystem;
+import org.graalvm.polyglot.io.IOAccess;
+
+/** GraalPy contexts as the brief prescribes for network tests (the real filesystem gate comes from another worker). */
+final class Guests {
+
+    private Guests() { }
+
+    static Context context(ByteArrayOutputStream out) {
+        return builder(out).build();
+    }
+
+    static Context.Builder builder(ByteArrayOutputStream out) {
+        FileSystem fs = GatePermit.fileSystem(FileSystem.newReadOnlyFileSystem(FileSystem.newDefaultFileSystem()));
+        Context.Builder b = Context.newBuilder("python").engine(SharedEngine.get().engine())
+                .allowIO(IOAccess.newBuilder().fileSystem(fs).allowHostSocketAccess(true).build())
+                .allowCreateThread(true)
+                .option("python.PosixModuleBackend", "java");
+        if (out != null) {
+            b.out(out).err(out);
+        }
+        return b;
+    }
+}
