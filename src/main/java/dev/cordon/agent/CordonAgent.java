@@ -122,13 +122,33 @@ public final class CordonAgent {
             this(type, method, List.of(params), advice);
         }
 
-        ElementMatcher.Junction<MethodDescription> matcher() {
-            ElementMatcher.Junction<MethodDescription> m = ElementMatchers.named(method)
-                    .and(ElementMatchers.takesArguments(params.size()));
-            for (int i = 0; i < params.size(); i++) {
-                m = m.and(ElementMatchers.takesArgument(i, ElementMatchers.named(params.get(i))));
+        /**
+         * Matches by name and JVM descriptor (unambiguous, unlike source names of array and nested
+         * types) and records each match, so the agent can prove every hook landed.
+         */
+        ElementMatcher<MethodDescription> matcher(Set<Hook> matched) {
+            String descriptor = descriptor();
+            return m -> {
+                boolean match = m.getInternalName().equals(method) && m.getDescriptor().startsWith(descriptor);
+                if (match) {
+                    matched.add(this);
+                }
+                return match;
+            };
+        }
+
+        /** The descriptor of the parameters, any return type. */
+        private String descriptor() {
+            StringBuilder b = new StringBuilder("(");
+            for (String p : params) {
+                b.append(switch (p) {
+                    case "int" -> "I";
+                    case "boolean" -> "Z";
+                    case "long" -> "J";
+                    default -> p.startsWith("[") ? p.replace('.', '/') : "L" + p.replace('.', '/') + ";";
+                });
             }
-            return m;
+            return b.append(')').toString();
         }
     }
 
@@ -210,6 +230,7 @@ public final class CordonAgent {
             hookProblem = "cannot prepare the host hooks: " + e;
         }
         Set<String> transformed = ConcurrentHashMap.newKeySet();
+        Set<Hook> matched = ConcurrentHashMap.newKeySet();
         List<String> errors = new ArrayList<>();
         AgentBuilder builder = new AgentBuilder.Default()
                 .disableClassFormatChanges()
@@ -251,7 +272,7 @@ public final class CordonAgent {
                 builder = builder.type(ElementMatchers.named(e.getKey()))
                         .transform((b, type, loader, module, domain) -> {
                             for (Hook h : hooks) {
-                                AsmVisitorWrapper w = Advice.to(h.advice()).on(h.matcher());
+                                AsmVisitorWrapper w = Advice.to(h.advice()).on(h.matcher(matched));
                                 b = b.visit(w);
                             }
                             return b;
@@ -263,8 +284,8 @@ public final class CordonAgent {
         if (hookProblem == null) {
             List<String> missing = new ArrayList<>();
             for (Hook h : HOOKS) {
-                if (!transformed.contains(h.type())) {
-                    missing.add(h.type());
+                if (!transformed.contains(h.type()) || !matched.contains(h)) {
+                    missing.add(h.type() + "." + h.method() + h.descriptor());
                 }
             }
             if (!errors.isEmpty()) {

@@ -286,10 +286,13 @@ public final class NetworkGate implements AutoCloseable {
     }
 
     void connected(Object channel) {
-        if (CordonHooks.tracked(channel) instanceof Conn c && c.own && c.ownPort <= 0) {
-            c.ownPort = localPort(channel);
-            if (c.ownPort > 0) {
-                ownClientPorts.add(c.ownPort);
+        if (CordonHooks.tracked(channel) instanceof Conn c) {
+            c.established = true;
+            if (c.own && c.ownPort <= 0) {
+                c.ownPort = localPort(channel);
+                if (c.ownPort > 0) {
+                    ownClientPorts.add(c.ownPort);
+                }
             }
         }
     }
@@ -314,8 +317,10 @@ public final class NetworkGate implements AutoCloseable {
             if (existing instanceof Conn c) {
                 c.destination(a, port);
             } else if (existing == null) {
-                track(new Conn(this, channel, "udp", names.isEmpty() ? null : names.iterator().next(), a, port,
-                        d.rule(), false, bodiesOn));
+                Conn c = new Conn(this, channel, "udp", names.isEmpty() ? null : names.iterator().next(), a, port,
+                        d.rule(), false, bodiesOn);
+                c.established = true;
+                track(c);
             }
         }
     }
@@ -393,7 +398,7 @@ public final class NetworkGate implements AutoCloseable {
                 if (c.ownPort > 0) {
                     ownClientPorts.remove(c.ownPort);
                 }
-            } else if (c.connected()) {
+            } else if (c.established) {
                 egress.record(c.entry(closedByGuest));
             }
         }
@@ -492,6 +497,8 @@ public final class NetworkGate implements AutoCloseable {
         final Instant start = Instant.now();
         final long startNanos = System.nanoTime();
         volatile int ownPort;
+        /** The connect returned (TCP), or a datagram went out (UDP): worth an egress entry. */
+        volatile boolean established;
         private long bytesOut;
         private long bytesIn;
         private final byte[][] body; // [0] out, [1] in; null when bodies are off
@@ -522,10 +529,6 @@ public final class NetworkGate implements AutoCloseable {
         @Override
         public Object channel() {
             return channel;
-        }
-
-        boolean connected() {
-            return true;
         }
 
         synchronized void destination(InetAddress a, int p) {

@@ -1,14 +1,14 @@
 package dev.cordon.net;
 
 import dev.cordon.decision.Decision;
-import dev.cordon.policy.Cidr;
-import dev.cordon.policy.NetworkPolicy;
+import dev.cordon.graalpy.SharedEngine;
 import dev.cordon.policy.Policy;
 import java.io.ByteArrayOutputStream;
-import java.net.InetAddress;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.io.FileSystem;
+import org.graalvm.polyglot.io.IOAccess;
 import org.junit.jupiter.api.Test;
 
 class SpikeTest {
@@ -16,36 +16,40 @@ class SpikeTest {
     void spike() throws Exception {
         System.out.println("available " + NetworkGate.available() + " " + NetworkGate.unavailableReason());
         List<Decision.Deny> denied = new CopyOnWriteArrayList<>();
-        try (Loopback.Tcp ok = new Loopback.Tcp("127.0.0.1"); Loopback.Tcp bad = new Loopback.Tcp("127.0.0.2")) {
-            NetworkPolicy np = new NetworkPolicy(NetworkPolicy.Mode.RESTRICTED, List.of(
-                    new NetworkPolicy.AllowEntry(null, new Cidr(InetAddress.ofLiteral("127.0.0.1").getAddress(), 32, "127.0.0.1/32"), List.of(ok.port()))), false);
-            NetworkGate g = new NetworkGate(Policy.DEFAULT.withNetwork(np), denied::add, Resolver.of(java.util.Map.of()), EgressLog.NONE);
-            ByteArrayOutputStream out = new ByteArrayOutputStream();
-            try (Context c = Guests.context(out)) {
-                g.attach(c);
-                long t0 = System.nanoTime();
-                c.eval("python", """
-                    import socket
-                    s = socket.create_connection(('127.0.0.1', %d)); s.sendall(b'RAW\\n'); print(s.recv(100)); s.close()
+        GuestRegistry.unattachedSink = d -> System.out.println("UNATTACHED " + d.blockedLine());
+        NetworkGate g = new NetworkGate(Policy.DEFAULT, denied::add, Resolver.of(java.util.Map.of()), EgressLog.NONE);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        // Unwrapped default FS: every stdlib read on the guest thread goes through the tripwire.
+        Context.Builder b = Context.newBuilder("python").engine(SharedEngine.get().engine())
+                .allowIO(IOAccess.newBuilder().fileSystem(FileSystem.newDefaultFileSystem()).allowHostSocketAccess(true).build())
+                .allowCreateThread(true).allowCreateProcess(true).option("python.PosixModuleBackend", "java").out(out).err(out);
+        try (Context c = b.build()) {
+            c.eval("python", "1");
+            g.attach(c);
+            c.eval("python", """
+                def t(label, f):
                     try:
-                        socket.create_connection(('127.0.0.2', %d))
-                    except Exception as e:
-                        print(type(e).__name__, e)
-                    try:
-                        socket.getaddrinfo('example.com', 80)
-                    except Exception as e:
-                        print(type(e).__name__, e)
-                    import asyncio
-                    async def main():
-                        r, w = await asyncio.open_connection('127.0.0.1', %d)
-                        w.write(b'RAW\\n'); print(await r.readline()); w.close()
-                    asyncio.run(main())
-                    """.formatted(ok.port(), bad.port(), ok.port()));
-                System.out.println("eval ms " + (System.nanoTime() - t0) / 1e6);
-            }
-            System.out.println(out);
-            denied.forEach(d -> System.out.println(d.blockedLine()));
-            System.out.println("ok=" + ok.accepted + " bad=" + bad.accepted);
+                        print(label, 'ok', f())
+                    except BaseException as e:
+                        print(label, type(e).__name__, str(e)[:150])
+                import ssl, os, random, hashlib, tempfile, datetime, json, subprocess, threading, uuid, locale, platform, socket
+                t('sslctx', lambda: ssl.create_default_context() is not None)
+                t('urandom', lambda: len(os.urandom(8)))
+                t('random', lambda: random.random() < 1)
+                t('uuid', lambda: str(uuid.uuid4())[:4])
+                t('hostname', lambda: socket.gethostname())
+                t('uname', lambda: platform.uname().node)
+                t('tz', lambda: datetime.datetime.now().astimezone().tzname())
+                t('tmp', lambda: tempfile.gettempdir())
+                t('open etc', lambda: open('/etc/hostname').read()[:5])
+                t('write tmp', lambda: open('/tmp/cordon-tripwire-x', 'w').write('x'))
+                t('subprocess', lambda: subprocess.run(['/bin/true']).returncode)
+                t('thread open', lambda: (lambda r: (threading.Thread(target=lambda: r.append(open('/etc/hostname').read()[:3])).start(), r))([]))
+                import zoneinfo
+                t('zoneinfo', lambda: zoneinfo.ZoneInfo('Europe/Paris').key)
+                """);
         }
+        System.out.println(out);
+        denied.forEach(d -> System.out.println("DENIED " + d.blockedLine()));
     }
 }
