@@ -326,7 +326,8 @@ public final class NetworkDecisions {
                 if (e.allowsPort(port)) {
                     return Decision.allow("network.allowlist[" + i + "]");
                 }
-                if (hostMatch < 0) {
+                // For a connection made by name, the domain entry is the one the user will recognise.
+                if (hostMatch < 0 || via != null && matchedName == null) {
                     hostMatch = i;
                     matchedName = via;
                 }

@@ -21,10 +21,12 @@ import java.util.List;
 final class GuestHooks extends CordonHooks.Handler {
 
     private final List<String> readRoots;
+    private final List<String> resourceRoots;
     private final String localHostName;
 
-    GuestHooks(List<String> readRoots, String localHostName) {
+    GuestHooks(List<String> readRoots, List<String> resourceRoots, String localHostName) {
         this.readRoots = readRoots;
+        this.resourceRoots = resourceRoots;
         this.localHostName = localHostName;
     }
 
@@ -33,8 +35,8 @@ final class GuestHooks extends CordonHooks.Handler {
      * bytecode mentions this type: the verifier would load it (and its bootstrap superclass, through
      * the application loader) while checking that class, before the agent has injected the dispatcher.
      */
-    static void installNew(List<String> readRoots, String localHostName) {
-        CordonHooks.install(new GuestHooks(readRoots, localHostName));
+    static void installNew(List<String> readRoots, List<String> resourceRoots, String localHostName) {
+        CordonHooks.install(new GuestHooks(readRoots, resourceRoots, localHostName));
     }
 
     private static NetworkGate current() {
@@ -138,7 +140,10 @@ final class GuestHooks extends CordonHooks.Handler {
             return;
         }
         String p = absolute(path);
-        if ((flags == CordonHooks.READ || flags == CordonHooks.LIST) && p != null && readable(p)) {
+        if ((flags == CordonHooks.READ || flags == CordonHooks.LIST) && p != null && under(p, readRoots)) {
+            return;
+        }
+        if (p != null && under(p, resourceRoots) && truffleInstallsResource()) {
             return;
         }
         String op = switch (flags) {
@@ -190,8 +195,23 @@ final class GuestHooks extends CordonHooks.Handler {
         return null;
     }
 
-    private boolean readable(String p) {
-        for (String root : readRoots) {
+    /**
+     * Truffle unpacks a language's internal resources (e.g. {@code internal_nfi-native} when GraalPy
+     * first tries a C extension) into its resource cache lazily, on whatever thread needs them,
+     * which may be a guest thread. Only that code, writing under the cache root, passes; it writes
+     * fixed content from the language jars, nothing the guest chooses. Walking the stack costs
+     * microseconds but happens only on a path that would otherwise be a tripwire denial.
+     * Pre-extracting the resources ({@code Engine.copyResources} + {@code polyglot.engine.resourcePath})
+     * avoids it altogether.
+     */
+    private static boolean truffleInstallsResource() {
+        return StackWalker.getInstance().walk(frames -> frames.anyMatch(
+                f -> f.getClassName().equals("com.oracle.truffle.polyglot.InternalResourceCache")
+                        && f.getMethodName().startsWith("install")));
+    }
+
+    private static boolean under(String p, List<String> roots) {
+        for (String root : roots) {
             if (p.equals(root) || p.startsWith(root) && (root.endsWith("/") || p.charAt(root.length()) == '/')) {
                 return true;
             }

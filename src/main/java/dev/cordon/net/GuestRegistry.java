@@ -54,7 +54,7 @@ final class GuestRegistry {
             return false;
         }
         try {
-            GuestHooks.installNew(computeReadRoots(), readHostName());
+            GuestHooks.installNew(computeReadRoots(), resourceRoots(), readHostName());
             Engine e = SharedEngine.get().engine();
             engine = e;
             var instrument = e.getInstruments().get(GuestThreadMarks.ID);
@@ -128,6 +128,19 @@ final class GuestRegistry {
                 }
             }
         }
+        for (String r : resourceRoots()) {
+            addRoot(roots, r);
+        }
+        addRoot(roots, System.getProperty("polyglot.engine.resourcePath"));
+        addRoot(roots, System.getProperty("python.home"));
+        roots.add("/dev/urandom");
+        roots.add("/dev/random");
+        return List.copyOf(roots);
+    }
+
+    /** Truffle's resource cache: where it unpacks language homes and native libraries. */
+    static List<String> resourceRoots() {
+        List<String> roots = new ArrayList<>();
         String cache = System.getProperty("polyglot.engine.userResourceCache");
         if (cache == null) {
             String xdg = System.getenv("XDG_CACHE_HOME");
@@ -135,10 +148,6 @@ final class GuestRegistry {
                     + "/org.graalvm.polyglot";
         }
         addRoot(roots, cache);
-        addRoot(roots, System.getProperty("polyglot.engine.resourcePath"));
-        addRoot(roots, System.getProperty("python.home"));
-        roots.add("/dev/urandom");
-        roots.add("/dev/random");
         return List.copyOf(roots);
     }
 

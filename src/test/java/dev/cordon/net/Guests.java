@@ -12,8 +12,11 @@ final class Guests {
 
     private Guests() { }
 
+    /** A context with the prelude the pool's bootstrap runs ({@link GuestPrelude}). */
     static Context context(ByteArrayOutputStream out) {
-        return builder(out).build();
+        Context c = builder(out).build();
+        c.eval("python", GuestPrelude.SOURCE);
+        return c;
     }
 
     static Context.Builder builder(ByteArrayOutputStream out) {
