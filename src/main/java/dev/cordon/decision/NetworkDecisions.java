@@ -291,7 +291,16 @@ public final class NetworkDecisions {
      */
     public static Decision connect(NetworkPolicy p, String operation, InetAddress address, int port,
             Collection<String> names) {
-        String name = names.isEmpty() ? null : names.iterator().next();
+        return connect(p, operation, address, port, names, names.isEmpty() ? null : names.iterator().next());
+    }
+
+    /**
+     * As {@link #connect(NetworkPolicy, String, InetAddress, int, Collection)}, with the name to show
+     * in the target: the name this connection was made by, when the gate knows it (null for an IP
+     * literal). Matching still uses every name pinned to the address.
+     */
+    public static Decision connect(NetworkPolicy p, String operation, InetAddress address, int port,
+            Collection<String> names, String name) {
         String target = target(address, port, name);
         switch (p.mode()) {
             case DENY:

@@ -188,6 +188,14 @@ public final class NetworkGate implements AutoCloseable {
         InetAddress literal = NetworkDecisions.parseLiteral(host);
         if (literal != null) {
             // Not a lookup; the connect decides (IP literals need a cidr entry).
+            if (CordonHooks.lastLookup() instanceof Lookup last && last.name() != null && !last.followed
+                    && last.addresses().contains(literal)) {
+                // GraalPy turns the address text of a getaddrinfo result back into an address through
+                // getaddrinfo once more before connecting: that literal still came from the name.
+                last.followed = true;
+            } else {
+                CordonHooks.lastLookup(new Lookup(null, List.of(literal)));
+            }
             return new InetAddress[] {literal};
         }
         String name = NetworkDecisions.normaliseName(host);
@@ -207,12 +215,49 @@ public final class NetworkGate implements AutoCloseable {
             throw new UnknownHostException(name);
         }
         InetAddress[] out = new InetAddress[answer.size()];
+        List<InetAddress> plain = new ArrayList<>(out.length);
         for (int i = 0; i < out.length; i++) {
             InetAddress a = NetworkDecisions.normalise(answer.get(i));
             pin(a, name);
+            plain.add(a);
             out[i] = InetAddress.getByAddress(name, a.getAddress());
         }
+        CordonHooks.lastLookup(new Lookup(name, plain));
         return out;
+    }
+
+    /** A thread's last lookup: {@code name} null for an IP literal. */
+    static final class Lookup {
+        private final String name;
+        private final List<InetAddress> addresses;
+        /** A literal lookup of one of its addresses already followed it (GraalPy's connect path). */
+        boolean followed;
+
+        Lookup(String name, List<InetAddress> addresses) {
+            this.name = name;
+            this.addresses = addresses;
+        }
+
+        String name() {
+            return name;
+        }
+
+        List<InetAddress> addresses() {
+            return addresses;
+        }
+    }
+
+    /**
+     * The name to show for a connection to {@code a}: Python hands GraalPy the address as text, so
+     * the name is gone by the time of the connect. The lookup this thread made last is almost
+     * always the one the connect came from ({@code create_connection}, {@code urllib}); otherwise
+     * the first name pinned to the address in this session.
+     */
+    private static String shownName(InetAddress a, Set<String> pinned) {
+        if (CordonHooks.lastLookup() instanceof Lookup l && l.addresses().contains(a)) {
+            return l.name();
+        }
+        return pinned.isEmpty() ? null : pinned.iterator().next();
     }
 
     private void pin(InetAddress a, String name) {
@@ -270,7 +315,8 @@ public final class NetworkGate implements AutoCloseable {
             return;
         }
         Set<String> names = pins.getOrDefault(a, Set.of());
-        Decision d = NetworkDecisions.connect(net, op, a, port, names);
+        String shown = shownName(a, names);
+        Decision d = NetworkDecisions.connect(net, op, a, port, names, shown);
         if (d instanceof Decision.Deny deny) {
             throw denied(deny);
         }
@@ -279,8 +325,7 @@ public final class NetworkGate implements AutoCloseable {
             if (existing instanceof Conn c) {
                 c.destination(a, port);
             } else if (existing == null) {
-                track(new Conn(this, channel, udp ? "udp" : "tcp", names.isEmpty() ? null : names.iterator().next(),
-                        a, port, d.rule(), false, bodiesOn));
+                track(new Conn(this, channel, udp ? "udp" : "tcp", shown, a, port, d.rule(), false, bodiesOn));
             }
         }
     }
@@ -308,7 +353,8 @@ public final class NetworkGate implements AutoCloseable {
             return;
         }
         Set<String> names = pins.getOrDefault(a, Set.of());
-        Decision d = NetworkDecisions.connect(net, "sendto", a, port, names);
+        String shown = shownName(a, names);
+        Decision d = NetworkDecisions.connect(net, "sendto", a, port, names, shown);
         if (d instanceof Decision.Deny deny) {
             throw denied(deny);
         }
@@ -317,8 +363,7 @@ public final class NetworkGate implements AutoCloseable {
             if (existing instanceof Conn c) {
                 c.destination(a, port);
             } else if (existing == null) {
-                Conn c = new Conn(this, channel, "udp", names.isEmpty() ? null : names.iterator().next(), a, port,
-                        d.rule(), false, bodiesOn);
+                Conn c = new Conn(this, channel, "udp", shown, a, port, d.rule(), false, bodiesOn);
                 c.established = true;
                 track(c);
             }

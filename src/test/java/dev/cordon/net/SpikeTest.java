@@ -1,6 +1,9 @@
 package dev.cordon.net;
 
+import dev.cordon.policy.*;
 import java.io.ByteArrayOutputStream;
+import java.util.List;
+import java.util.Map;
 import org.graalvm.polyglot.Context;
 import org.junit.jupiter.api.Test;
 
@@ -8,20 +11,20 @@ class SpikeTest {
     @Test
     void spike() throws Exception {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (Context c = Guests.context(out)) {
-            System.out.println(c.eval("python", """
-                r = []
-                for h in ['x.test', 'API.Test.', 'bücher.example', 'xn--bcher-kva.example']:
-                    try:
-                        r.append(h.encode('idna'))
-                    except BaseException as e:
-                        r.append(repr(e))
-                r.append(b'xn--bcher-kva.example'.decode('idna'))
-                import ssl
-                ctx = ssl.create_default_context()
-                r.append(ctx._encode_hostname('api.test'))
-                str(r)
-                """));
+        try (Loopback.Tcp ok = new Loopback.Tcp("127.0.0.1")) {
+            NetworkPolicy net = new NetworkPolicy(NetworkPolicy.Mode.RESTRICTED, List.of(new NetworkPolicy.AllowEntry("api.test", null, List.of(ok.port()))), false);
+            NetworkGate g = new NetworkGate(Policy.DEFAULT.withNetwork(net), d -> System.out.println(d.blockedLine()),
+                    name -> { new Throwable("RESOLVE " + name).printStackTrace(System.out); return List.of(java.net.InetAddress.ofLiteral("127.0.0.1")); }, EgressLog.NONE);
+            try (Context c = Guests.context(out)) {
+                g.attach(c);
+                System.out.println(c.eval("python", """
+                    import socket, http.client
+                    c = http.client.HTTPConnection('api.test', %d, timeout=10)
+                    c.request('GET', '/')
+                    r = c.getresponse().read()
+                    str(r)
+                    """.formatted(ok.port())));
+            }
         }
         System.out.println(out);
     }

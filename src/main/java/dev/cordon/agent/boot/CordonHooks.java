@@ -55,6 +55,8 @@ public final class CordonHooks {
         int permit;
         /** Cordon's message for the next {@code socket.gaierror} GraalPy raises on this thread. */
         String pendingGai;
+        /** The handler's record of this thread's last name lookup (which name a connect came from). */
+        Object lastLookup;
 
         ThreadState() { }
     }
@@ -190,6 +192,19 @@ public final class CordonHooks {
         String m = s.pendingGai;
         s.pendingGai = null;
         return m;
+    }
+
+    /** Remembers the current guest thread's last lookup (opaque to the dispatcher). */
+    public static void lastLookup(Object lookup) {
+        ThreadState s = GUESTS.get(Thread.currentThread());
+        if (s != null) {
+            s.lastLookup = lookup;
+        }
+    }
+
+    public static Object lastLookup() {
+        ThreadState s = GUESTS.isEmpty() ? null : GUESTS.get(Thread.currentThread());
+        return s == null ? null : s.lastLookup;
     }
 
     public static void pendingGai(String message) {
