@@ -88,8 +88,14 @@ final class GuestRegistry {
 
     /**
      * The gate of the context the current thread runs guest code in; {@link NetworkGate#unattached()}
-     * for a Cordon context no session is bound to; null when the thread is not inside one of
-     * Cordon's contexts (host code between calls, or another engine's context).
+     * (denies everything) for any context no session is attached to; null when the thread is not
+     * inside a context at all (host code between calls).
+     *
+     * <p>Only threads initialized in one of Cordon's contexts get here (the marks). Such a thread
+     * inside a context that is not attached is denied even if that context belongs to another
+     * engine: the polyglot API cannot tell engines apart from a running thread ({@code Engine} has
+     * no identity across wrappers), and failing closed is the safe side. The embedding
+     * application's own threads are never marked, so its own contexts are not affected.
      */
     static NetworkGate current() {
         Context c;
@@ -99,15 +105,7 @@ final class GuestRegistry {
             return null;
         }
         NetworkGate g = GATES.get(c);
-        if (g != null) {
-            return g;
-        }
-        try {
-            Engine e = engine;
-            return e != null && e.equals(c.getEngine()) ? NetworkGate.unattached() : null;
-        } catch (RuntimeException e) {
-            return NetworkGate.unattached();
-        }
+        return g != null ? g : NetworkGate.unattached();
     }
 
     /**
