@@ -4,6 +4,8 @@ import dev.cordon.agent.GatePermit;
 import dev.cordon.graalpy.SharedEngine;
 import java.io.ByteArrayOutputStream;
 import org.graalvm.polyglot.Context;
+import org.graalvm.polyglot.HostAccess;
+import org.graalvm.polyglot.PolyglotAccess;
 import org.graalvm.polyglot.io.FileSystem;
 import org.graalvm.polyglot.io.IOAccess;
 
@@ -25,6 +27,21 @@ final class Guests {
                 .allowIO(IOAccess.newBuilder().fileSystem(fs).allowHostSocketAccess(true).build())
                 .allowCreateThread(true)
                 .option("python.PosixModuleBackend", "java");
+        return access(b, out);
+    }
+
+    /**
+     * The access settings of the pool's contexts ({@code PooledContext}): a shared engine requires
+     * every context to use the same host access, so tests on it must not differ (a test context
+     * with another HostAccess breaks every later context of the engine). Host functions reach the
+     * guest as proxies, which host access does not govern.
+     */
+    static Context.Builder access(Context.Builder b, ByteArrayOutputStream out) {
+        b.allowHostAccess(HostAccess.NONE)
+                .allowHostClassLookup(name -> false)
+                .allowHostClassLoading(false)
+                .allowPolyglotAccess(PolyglotAccess.NONE)
+                .allowNativeAccess(false);
         if (out != null) {
             b.out(out).err(out);
         }

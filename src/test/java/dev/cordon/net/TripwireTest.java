@@ -18,7 +18,7 @@ import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.graalvm.polyglot.Context;
 import org.graalvm.polyglot.Engine;
-import org.graalvm.polyglot.HostAccess;
+import org.graalvm.polyglot.proxy.ProxyExecutable;
 import org.graalvm.polyglot.io.FileSystem;
 import org.graalvm.polyglot.io.IOAccess;
 import org.junit.jupiter.api.BeforeAll;
@@ -41,25 +41,33 @@ class TripwireTest {
     final List<Decision.Deny> denials = new CopyOnWriteArrayList<>();
     final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
-    /** A host service the guest can call; the embedder forgot to give it a permit. */
-    public static final class Opener {
-        @HostAccess.Export
-        public String read(String path) throws IOException {
-            return Files.readString(Path.of(path));
-        }
-
-        @HostAccess.Export
-        public String readPermitted(String path) throws IOException {
-            return GatePermit.call(() -> Files.readString(Path.of(path)));
-        }
-
-        @HostAccess.Export
-        public String writeChannel(String path) throws IOException {
-            try (var ch = java.nio.channels.FileChannel.open(Path.of(path), java.nio.file.StandardOpenOption.CREATE,
-                    java.nio.file.StandardOpenOption.WRITE)) {
+    /**
+     * Host services the guest can call (as proxies: host access stays NONE, as in the pool); the
+     * embedder forgot to give the first two a permit.
+     */
+    static void bindOpener(Context c) {
+        var b = c.getBindings("python");
+        b.putMember("host_read", (ProxyExecutable) args -> io(() -> Files.readString(Path.of(args[0].asString()))));
+        b.putMember("host_write_channel", (ProxyExecutable) args -> io(() -> {
+            try (var ch = java.nio.channels.FileChannel.open(Path.of(args[0].asString()),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE)) {
                 ch.write(java.nio.ByteBuffer.wrap("written".getBytes()));
             }
             return "written";
+        }));
+        b.putMember("host_read_permitted", (ProxyExecutable) args ->
+                io(() -> GatePermit.call(() -> Files.readString(Path.of(args[0].asString())))));
+    }
+
+    interface Io {
+        Object run() throws IOException;
+    }
+
+    static Object io(Io f) {
+        try {
+            return f.run();
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
@@ -81,15 +89,16 @@ class TripwireTest {
     }
 
     /** A context whose file system is NOT Cordon's gate: what a backend bypass would look like. */
-    Context ungated(boolean hostAccess) {
+    Context ungated(boolean hostServices) {
         Context.Builder b = Context.newBuilder("python").engine(SharedEngine.get().engine())
                 .allowIO(IOAccess.newBuilder().fileSystem(FileSystem.newDefaultFileSystem()).build())
                 .allowCreateThread(true).allowCreateProcess(true)
-                .option("python.PosixModuleBackend", "java").out(out).err(out);
-        if (hostAccess) {
-            b.allowHostAccess(HostAccess.EXPLICIT);
+                .option("python.PosixModuleBackend", "java");
+        Context c = Guests.access(b, out).build();
+        if (hostServices) {
+            bindOpener(c);
         }
-        return b.build();
+        return c;
     }
 
     static String pyStr(Path p) {
@@ -177,7 +186,6 @@ class TripwireTest {
         NetworkGate g = gate();
         Path written = dir.resolve("host-object-wrote.txt");
         try (Context c = ungated(true)) {
-            c.getBindings("python").putMember("opener", new Opener());
             g.attach(c);
             String r = c.eval("python", """
                     import threading
@@ -186,10 +194,10 @@ class TripwireTest {
                             return 'ok ' + str(f())
                         except BaseException as e:
                             return type(e).__name__ + ': ' + str(e)
-                    res = [attempt(lambda: opener.read(%1$s)), attempt(lambda: opener.writeChannel(%2$s))]
-                    t = threading.Thread(target=lambda: res.append(attempt(lambda: opener.read(%1$s))))
+                    res = [attempt(lambda: host_read(%1$s)), attempt(lambda: host_write_channel(%2$s))]
+                    t = threading.Thread(target=lambda: res.append(attempt(lambda: host_read(%1$s))))
                     t.start(); t.join()
-                    res.append(attempt(lambda: opener.readPermitted(%1$s)))
+                    res.append(attempt(lambda: host_read_permitted(%1$s)))
                     '\\n'.join(res)
                     """.formatted(pyStr(canary), pyStr(written))).asString();
             String[] lines = r.split("\n");
