@@ -60,9 +60,28 @@ public interface EgressLog {
      * take a guest's connection down.
      */
     static EgressLog jsonl(Path file, String session) {
-        ObjectMapper json = new ObjectMapper();
-        return entry -> {
-            ObjectNode o = json.createObjectNode();
+        return new JsonLines(file, session);
+    }
+
+    /**
+     * The JSON-lines egress log. Keeps its file open in append mode between entries (an entry is
+     * written on the guest thread that closes the connection, so opening the file each time would
+     * be paid by the guest); {@link #close()} releases it (the gate does on close).
+     */
+    final class JsonLines implements EgressLog, AutoCloseable {
+        private static final ObjectMapper JSON = new ObjectMapper();
+        private final Path file;
+        private final String session;
+        private java.nio.channels.FileChannel channel;
+
+        JsonLines(Path file, String session) {
+            this.file = file;
+            this.session = session;
+        }
+
+        @Override
+        public void record(Entry entry) {
+            ObjectNode o = JSON.createObjectNode();
             o.put("ts", entry.start().toString());
             if (session != null) {
                 o.put("session", session);
@@ -91,18 +110,38 @@ public interface EgressLog {
                 o.put("open", true);
             }
             try {
-                synchronized (EgressLog.class) {
-                    Path parent = file.toAbsolutePath().getParent();
-                    if (parent != null) {
-                        Files.createDirectories(parent);
+                byte[] line = (JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
+                synchronized (this) {
+                    if (channel == null || !channel.isOpen()) {
+                        Path parent = file.toAbsolutePath().getParent();
+                        if (parent != null) {
+                            Files.createDirectories(parent);
+                        }
+                        channel = java.nio.channels.FileChannel.open(file, StandardOpenOption.CREATE,
+                                StandardOpenOption.APPEND, StandardOpenOption.WRITE);
                     }
-                    Files.writeString(file, json.writeValueAsString(o) + "\n", StandardCharsets.UTF_8,
-                            StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+                    ByteBuffer b = ByteBuffer.wrap(line);
+                    while (b.hasRemaining()) {
+                        channel.write(b);
+                    }
                 }
             } catch (IOException e) {
                 System.err.println("cordon: cannot write egress log " + file + ": " + e.getMessage());
+                close();
             }
-        };
+        }
+
+        @Override
+        public synchronized void close() {
+            if (channel != null) {
+                try {
+                    channel.close();
+                } catch (IOException e) {
+                    // nothing left to flush: writes go straight to the file
+                }
+                channel = null;
+            }
+        }
     }
 
     private static void body(ObjectNode o, String key, byte[] body) {

@@ -166,6 +166,13 @@ public final class NetworkGate implements AutoCloseable {
             }
         }
         pins.clear();
+        if (egress instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // the log's own close never fails the session's end
+            }
+        }
     }
 
     /** Diagnostics for tests: names pinned to {@code address}. */

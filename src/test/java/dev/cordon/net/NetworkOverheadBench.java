@@ -75,9 +75,10 @@ class NetworkOverheadBench {
             InetSocketAddress sa = new InetSocketAddress(InetAddress.ofLiteral("127.0.0.1"), 80);
             double ns = 0;
             double rs = 0;
-            for (int round = 0; round < 3; round++) {
+            var mx = java.lang.management.ManagementFactory.getThreadMXBean();
+            for (int round = 0; round < 5; round++) {
                 int n = 10_000_000;
-                long t0 = System.nanoTime();
+                long t0 = mx.getCurrentThreadCpuTime();
                 for (int i = 0; i < n; i++) {
                     try {
                         CordonHooks.connect(null, sa, CordonHooks.TCP);
@@ -86,16 +87,18 @@ class NetworkOverheadBench {
                     }
                     sink = sa;
                 }
-                ns = (double) (System.nanoTime() - t0) / n;
-                long t1 = System.nanoTime();
+                double a = (double) (mx.getCurrentThreadCpuTime() - t0) / n;
+                ns = round == 0 ? a : Math.min(ns, a);
+                long t1 = mx.getCurrentThreadCpuTime();
                 for (int i = 0; i < n; i++) {
                     CordonHooks.read(sa, null, 10);
                     sink = sa;
                 }
-                rs = (double) (System.nanoTime() - t1) / n;
+                double b = (double) (mx.getCurrentThreadCpuTime() - t1) / n;
+                rs = round == 0 ? b : Math.min(rs, b);
             }
-            out[0] = String.format("host thread, hook pre-filter (connect/bind/resolve/open), %d guest threads marked: %.1f ns/call%n"
-                    + "host thread, byte-count hook (read/write), %d tracked channels: %.1f ns/call%n",
+            out[0] = String.format("host thread, hook pre-filter (connect/bind/resolve/open), %d guest threads marked: %.1f ns/call (cpu, min of 5)%n"
+                    + "host thread, byte-count hook (read/write), %d tracked channels: %.1f ns/call (cpu, min of 5)%n",
                     CordonHooks.class.getName().isEmpty() ? 0 : markedCount(), ns, CordonHooks.trackedCount(), rs);
         });
         t.join();
@@ -153,20 +156,23 @@ class NetworkOverheadBench {
                         (org.graalvm.polyglot.proxy.ProxyExecutable) a -> probe.decisionNanos(a[0].asInt()));
                 String code = """
                         import socket, http.client, time
-                        def connects(n, h, p):
-                            t0 = time.perf_counter_ns()
+                        def timed(f, n):
+                            w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
                             for _ in range(n):
+                                f()
+                            return [(time.perf_counter_ns() - w0) / n / 1000, (time.thread_time_ns() - c0) / n / 1000]
+                        def connects(n, h, p):
+                            def once():
                                 s = socket.create_connection((h, p))
                                 s.close()
-                            return (time.perf_counter_ns() - t0) / n / 1000
+                            return timed(once, n)
                         def gets(n, h, p):
-                            t0 = time.perf_counter_ns()
-                            for _ in range(n):
+                            def once():
                                 c = http.client.HTTPConnection(h, p)
                                 c.request('GET', '/')
                                 c.getresponse().read()
                                 c.close()
-                            return (time.perf_counter_ns() - t0) / n / 1000
+                            return timed(once, n)
                         """;
                 for (Context c : List.of(gated, logged, plain)) {
                     c.eval("python", code);
@@ -174,33 +180,41 @@ class NetworkOverheadBench {
                 // the plain context runs on a thread of its own: an application thread, never marked
                 java.util.concurrent.ExecutorService app = java.util.concurrent.Executors.newSingleThreadExecutor();
                 int rounds = Integer.getInteger("cordon.bench.rounds", 9);
-                double[][] r = new double[6][rounds];
                 String[] labels = {"connect+close, gated (IP literal)", "connect+close, gated (name, pinned)",
                         "connect+close, plain GraalPy", "HTTP GET, gated", "HTTP GET, gated + egress log with bodies",
                         "HTTP GET, plain GraalPy"};
-                int nc = 300;
-                int ng = 100;
+                double[][] wall = new double[6][rounds];
+                double[][] cpu = new double[6][rounds];
+                int nc = Integer.getInteger("cordon.bench.connects", 100);
+                int ng = Integer.getInteger("cordon.bench.gets", 50);
+                String h = "127.0.0.1";
+                int port = server.port();
                 for (int round = -2; round < rounds; round++) {
-                    double[] v = new double[6];
-                    v[0] = gated.eval("python", "connects(%d, '127.0.0.1', %d)".formatted(nc, server.port())).asDouble();
-                    v[1] = gated.eval("python", "connects(%d, 'bench.test', %d)".formatted(nc, server.port())).asDouble();
-                    v[2] = app.submit(() -> plain.eval("python", "connects(%d, '127.0.0.1', %d)".formatted(nc, server.port())).asDouble()).get();
-                    v[3] = gated.eval("python", "gets(%d, '127.0.0.1', %d)".formatted(ng, server.port())).asDouble();
-                    v[4] = logged.eval("python", "gets(%d, '127.0.0.1', %d)".formatted(ng, server.port())).asDouble();
-                    v[5] = app.submit(() -> plain.eval("python", "gets(%d, '127.0.0.1', %d)".formatted(ng, server.port())).asDouble()).get();
+                    org.graalvm.polyglot.Value[] v = new org.graalvm.polyglot.Value[6];
+                    v[0] = gated.eval("python", "connects(%d, '%s', %d)".formatted(nc, h, port));
+                    v[2] = app.submit(() -> plain.eval("python", "connects(%d, '%s', %d)".formatted(nc, h, port))).get();
+                    v[1] = gated.eval("python", "connects(%d, 'bench.test', %d)".formatted(nc, port));
+                    v[3] = gated.eval("python", "gets(%d, '%s', %d)".formatted(ng, h, port));
+                    v[5] = app.submit(() -> plain.eval("python", "gets(%d, '%s', %d)".formatted(ng, h, port))).get();
+                    v[4] = logged.eval("python", "gets(%d, '%s', %d)".formatted(ng, h, port));
                     if (round >= 0) {
                         for (int k = 0; k < 6; k++) {
-                            r[k][round] = v[k];
+                            wall[k][round] = v[k].getArrayElement(0).asDouble();
+                            cpu[k][round] = v[k].getArrayElement(1).asDouble();
                         }
                     }
                 }
                 app.shutdown();
+                report.append(String.format("%-42s %12s %12s %12s %12s%n", "per operation, us", "wall min", "wall median",
+                        "cpu min", "cpu median"));
                 for (int k = 0; k < 6; k++) {
-                    report.append(String.format("%-42s min %8.1f us  median %8.1f us  (rounds: %s)%n", labels[k], min(r[k]),
-                            median(r[k]), java.util.Arrays.stream(r[k]).mapToObj(x -> String.format("%.0f", x)).toList()));
+                    report.append(String.format("%-42s %12.1f %12.1f %12.1f %12.1f%n", labels[k], min(wall[k]),
+                            median(wall[k]), min(cpu[k]), median(cpu[k])));
                 }
-                report.append(String.format("ratio (min) connect gated/plain %.2f, GET gated/plain %.2f, GET egress/plain %.2f%n",
-                        min(r[0]) / min(r[2]), min(r[3]) / min(r[5]), min(r[4]) / min(r[5])));
+                report.append(String.format("ratio gated/plain (cpu median): connect %.2f, GET %.2f, GET+egress %.2f%n",
+                        median(cpu[0]) / median(cpu[2]), median(cpu[3]) / median(cpu[5]), median(cpu[4]) / median(cpu[5])));
+                report.append(String.format("ratio gated/plain (wall min):   connect %.2f, GET %.2f, GET+egress %.2f%n",
+                        min(wall[0]) / min(wall[2]), min(wall[3]) / min(wall[5]), min(wall[4]) / min(wall[5])));
                 report.append(hostThreadCost());
                 double[] cur = new double[5];
                 double[] dec = new double[5];
