@@ -228,8 +228,9 @@ final class HookAdvice {
     /** {@code UnixChannelFactory.newFileChannel(int dfd, UnixPath, Set, int)}: every NIO file open. */
     static final class NioOpen {
         @Advice.OnMethodEnter
-        static void enter(@Advice.Argument(1) Object path, @Advice.Argument(2) Set<?> options) throws Exception {
-            CordonHooks.fileOpen(path, options);
+        static void enter(@Advice.Argument(0) int dfd, @Advice.Argument(1) Object path,
+                @Advice.Argument(2) Set<?> options) throws Exception {
+            CordonHooks.fileOpen(dfd, path, options);
         }
     }
 

@@ -21,11 +21,13 @@ import java.util.List;
 final class GuestHooks extends CordonHooks.Handler {
 
     private final List<String> readRoots;
+    private final List<String> classDirs;
     private final List<String> resourceRoots;
     private final String localHostName;
 
-    GuestHooks(List<String> readRoots, List<String> resourceRoots, String localHostName) {
+    GuestHooks(List<String> readRoots, List<String> classDirs, List<String> resourceRoots, String localHostName) {
         this.readRoots = readRoots;
+        this.classDirs = classDirs;
         this.resourceRoots = resourceRoots;
         this.localHostName = localHostName;
     }
@@ -35,8 +37,9 @@ final class GuestHooks extends CordonHooks.Handler {
      * bytecode mentions this type: the verifier would load it (and its bootstrap superclass, through
      * the application loader) while checking that class, before the agent has injected the dispatcher.
      */
-    static void installNew(List<String> readRoots, List<String> resourceRoots, String localHostName) {
-        CordonHooks.install(new GuestHooks(readRoots, resourceRoots, localHostName));
+    static void installNew(List<String> readRoots, List<String> classDirs, List<String> resourceRoots,
+            String localHostName) {
+        CordonHooks.install(new GuestHooks(readRoots, classDirs, resourceRoots, localHostName));
     }
 
     private static NetworkGate current() {
@@ -139,14 +142,18 @@ final class GuestHooks extends CordonHooks.Handler {
         if (g == null) {
             return;
         }
+        // A path relative to a directory descriptor (SecureDirectoryStream) cannot be placed: no read root applies.
+        boolean placed = (flags & CordonHooks.AT_DIR) == 0;
+        int kind = flags & ~CordonHooks.AT_DIR;
         String p = absolute(path);
-        if ((flags == CordonHooks.READ || flags == CordonHooks.LIST) && p != null && under(p, readRoots)) {
+        if (placed && (kind == CordonHooks.READ || kind == CordonHooks.LIST) && p != null && (under(p, readRoots)
+                || kind == CordonHooks.READ && under(p, classDirs) && (p.endsWith(".class") || p.contains("/META-INF/")))) {
             return;
         }
-        if (p != null && under(p, resourceRoots) && truffleInstallsResource()) {
+        if (placed && p != null && under(p, resourceRoots) && truffleInstallsResource()) {
             return;
         }
-        String op = switch (flags) {
+        String op = switch (kind) {
             case CordonHooks.READ -> "read";
             case CordonHooks.LIST -> "list";
             case CordonHooks.WRITE -> "write";
@@ -219,7 +226,4 @@ final class GuestHooks extends CordonHooks.Handler {
         return false;
     }
 
-    List<String> readRoots() {
-        return readRoots;
-    }
 }

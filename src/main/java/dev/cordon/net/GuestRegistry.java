@@ -54,7 +54,7 @@ final class GuestRegistry {
             return false;
         }
         try {
-            GuestHooks.installNew(computeReadRoots(), resourceRoots(), readHostName());
+            GuestHooks.installNew(computeReadRoots(), classDirectories(), resourceRoots(), readHostName());
             Engine e = SharedEngine.get().engine();
             engine = e;
             var instrument = e.getInstruments().get(GuestThreadMarks.ID);
@@ -110,20 +110,17 @@ final class GuestRegistry {
 
     /**
      * What the JVM and the language runtime legitimately read on guest threads without a gate: the
-     * JDK ({@code cacerts} for JSSE, {@code java.security}, time zones), the class path (lazily
-     * opened jars), Truffle's resource cache (GraalPy's language home: stdlib, built-in modules)
+     * JDK ({@code cacerts} for JSSE, {@code java.security}, time zones), class path jars (opened
+     * lazily), Truffle's resource cache (GraalPy's language home: stdlib, built-in modules)
      * and the kernel's randomness devices (SecureRandom seeding). Read only; nothing anywhere may
      * be written, created or removed on a guest thread outside a gate.
      */
     private static List<String> computeReadRoots() {
         List<String> roots = new ArrayList<>();
         addRoot(roots, System.getProperty("java.home"));
-        for (String prop : List.of("java.class.path", "jdk.module.path", "jdk.module.upgrade.path")) {
-            String cp = System.getProperty(prop);
-            if (cp != null) {
-                for (String e : cp.split(File.pathSeparator)) {
-                    addRoot(roots, e);
-                }
+        for (String e : classPath()) {
+            if (!Files.isDirectory(Path.of(e))) {
+                addRoot(roots, e); // a jar: opened lazily by class loading
             }
         }
         for (String r : resourceRoots()) {
@@ -134,6 +131,40 @@ final class GuestRegistry {
         roots.add("/dev/urandom");
         roots.add("/dev/random");
         return List.copyOf(roots);
+    }
+
+    private static List<String> classPath() {
+        List<String> out = new ArrayList<>();
+        for (String prop : List.of("java.class.path", "jdk.module.path", "jdk.module.upgrade.path")) {
+            String cp = System.getProperty(prop);
+            if (cp != null) {
+                for (String e : cp.split(File.pathSeparator)) {
+                    if (!e.isEmpty()) {
+                        out.add(e);
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Class path directories (development and test runs): only class files and {@code META-INF}
+     * resources may be read there on guest threads, so a configuration directory on an embedder's
+     * class path does not become readable through a backend bypass.
+     */
+    static List<String> classDirectories() {
+        List<String> dirs = new ArrayList<>();
+        for (String e : classPath()) {
+            try {
+                if (Files.isDirectory(Path.of(e))) {
+                    addRoot(dirs, e);
+                }
+            } catch (InvalidPathException ex) {
+                // not a path: nothing to read there
+            }
+        }
+        return List.copyOf(dirs);
     }
 
     /** Truffle's resource cache: where it unpacks language homes and native libraries. */

@@ -155,6 +155,31 @@ class TripwireTest {
     }
 
     @Test
+    void classPathDirectoriesExposeOnlyClassFiles() throws Exception {
+        Path classes = Path.of(TripwireTest.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        assertTrue(Files.isDirectory(classes), classes.toString());
+        Path secret = classes.resolve("cp-secret.txt");
+        Files.writeString(secret, SECRET);
+        Path clazz = classes.resolve(TripwireTest.class.getName().replace('.', '/') + ".class");
+        NetworkGate g = gate();
+        try (Context c = ungated(false)) {
+            g.attach(c);
+            String r = c.eval("python", """
+                    def attempt(f):
+                        try:
+                            return 'ok ' + str(f())
+                        except BaseException as e:
+                            return type(e).__name__
+                    attempt(lambda: open(%s).read()) + '|' + attempt(lambda: len(open(%s, 'rb').read()) > 0)
+                    """.formatted(pyStr(secret), pyStr(clazz))).asString();
+            assertEquals("PermissionError|ok True", r);
+        } finally {
+            g.close();
+            Files.deleteIfExists(secret);
+        }
+    }
+
+    @Test
     void processStartWithoutTheProcessGateIsBlocked() throws Exception {
         NetworkGate g = gate();
         Path marker = dir.resolve("marker-" + System.nanoTime());

@@ -36,6 +36,8 @@ public final class CordonHooks {
     public static final int WRITE = 2;
     public static final int LIST = 4;
     public static final int MUTATE = 8;
+    /** Added to the others: the path is relative to a directory descriptor, not to the working directory. */
+    public static final int AT_DIR = 16;
 
     private static volatile Handler handler;
 
@@ -406,6 +408,11 @@ public final class CordonHooks {
 
     /** A file open with NIO options: read-only unless an option writes, creates or deletes. */
     public static void fileOpen(Object path, java.util.Set<?> options) throws IOException {
+        fileOpen(-1, path, options);
+    }
+
+    /** As {@link #fileOpen(Object, java.util.Set)}, relative to directory descriptor {@code dfd} when it is not -1. */
+    public static void fileOpen(int dfd, Object path, java.util.Set<?> options) throws IOException {
         if (guest() == null) {
             return;
         }
@@ -419,6 +426,9 @@ public final class CordonHooks {
                     flags = WRITE;
                 }
             }
+        }
+        if (dfd != -1 && !(path instanceof java.nio.file.Path p && p.isAbsolute())) {
+            flags |= AT_DIR;
         }
         file(path, flags);
     }
