@@ -149,6 +149,10 @@ class NetworkOverheadBench {
                             .option("python.PosixModuleBackend", "java").build()) {
                 gate.attach(gated);
                 egressGate.attach(logged);
+                // Runs a Python callable with the hooks bypassed on this thread (a permit): the exact
+                // same context, engine and thread, without the gate.
+                gated.getBindings("python").putMember("without_gate", (org.graalvm.polyglot.proxy.ProxyExecutable) a ->
+                        dev.cordon.agent.GatePermit.call(() -> a[0].execute()));
                 Probe probe = new Probe();
                 gated.getBindings("python").putMember("probe_current",
                         (org.graalvm.polyglot.proxy.ProxyExecutable) a -> probe.currentGateNanos(a[0].asInt()));
@@ -204,7 +208,6 @@ class NetworkOverheadBench {
                         }
                     }
                 }
-                app.shutdown();
                 report.append(String.format("%-42s %12s %12s %12s %12s%n", "per operation, us", "wall min", "wall median",
                         "cpu min", "cpu median"));
                 for (int k = 0; k < 6; k++) {
@@ -215,6 +218,35 @@ class NetworkOverheadBench {
                         median(cpu[0]) / median(cpu[2]), median(cpu[3]) / median(cpu[5]), median(cpu[4]) / median(cpu[5])));
                 report.append(String.format("ratio gated/plain (wall min):   connect %.2f, GET %.2f, GET+egress %.2f%n",
                         min(wall[0]) / min(wall[2]), min(wall[3]) / min(wall[5]), min(wall[4]) / min(wall[5])));
+                // Paired, interleaved small batches: on a shared, loaded machine the load drifts between
+                // rounds; the ratio of neighbouring batches cancels most of it.
+                int pairs = Integer.getInteger("cordon.bench.pairs", 40);
+                double[][] ratios = new double[5][pairs];
+                for (int i = -5; i < pairs; i++) {
+                    double g1 = gated.eval("python", "connects(10, '%s', %d)".formatted(h, port)).getArrayElement(1).asDouble();
+                    double p1 = app.submit(() -> plain.eval("python", "connects(10, '%s', %d)".formatted(h, port))
+                            .getArrayElement(1).asDouble()).get();
+                    double g2 = gated.eval("python", "gets(5, '%s', %d)".formatted(h, port)).getArrayElement(1).asDouble();
+                    double p2 = app.submit(() -> plain.eval("python", "gets(5, '%s', %d)".formatted(h, port))
+                            .getArrayElement(1).asDouble()).get();
+                    double e2 = logged.eval("python", "gets(5, '%s', %d)".formatted(h, port)).getArrayElement(1).asDouble();
+                    double u1 = gated.eval("python", "without_gate(lambda: connects(10, '%s', %d))".formatted(h, port))
+                            .getArrayElement(1).asDouble();
+                    double u2 = gated.eval("python", "without_gate(lambda: gets(5, '%s', %d))".formatted(h, port))
+                            .getArrayElement(1).asDouble();
+                    if (i >= 0) {
+                        ratios[0][i] = g1 / p1;
+                        ratios[1][i] = g2 / p2;
+                        ratios[2][i] = e2 / p2;
+                        ratios[3][i] = g1 / u1;
+                        ratios[4][i] = g2 / u2;
+                    }
+                }
+                report.append(String.format("paired cpu ratio gated/plain, median of %d neighbouring batches: connect %.2f,"
+                        + " GET %.2f, GET+egress(bodies) %.2f%n", pairs, median(ratios[0]), median(ratios[1]), median(ratios[2])));
+                report.append(String.format("paired cpu ratio gated/same context with hooks bypassed (permit): connect %.2f,"
+                        + " GET %.2f%n", median(ratios[3]), median(ratios[4])));
+                app.shutdown();
                 report.append(hostThreadCost());
                 double[] cur = new double[5];
                 double[] dec = new double[5];
