@@ -72,7 +72,8 @@ public final class NetworkGate implements AutoCloseable {
      * @param sink     the session's audit; every enforced denial goes there
      * @param resolver how allowed names become addresses ({@link Resolver#SYSTEM} in production)
      * @param egress   where allowed connections are recorded ({@link EgressLog#jsonl}); may be
-     *                 {@link EgressLog#NONE} only when the policy records no egress
+     *                 {@link EgressLog#NONE} only when the policy records no egress. One per session:
+     *                 {@link #close()} closes it when it is {@link AutoCloseable}
      * @throws IllegalArgumentException when the policy asks for egress records and there is nowhere to put them
      */
     public NetworkGate(Policy policy, DenialSink sink, Resolver resolver, EgressLog egress) {

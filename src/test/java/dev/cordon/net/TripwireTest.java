@@ -297,6 +297,32 @@ class TripwireTest {
         }
     }
 
+    /** The pool warms contexts with this file system, unattached and before any permit wrapping. */
+    @Test
+    @SuppressWarnings("deprecation")
+    void poolWarmUpWithTheLanguageHomeFileSystemTripsNothing() {
+        List<Decision.Deny> unattached = new CopyOnWriteArrayList<>();
+        var previous = GuestRegistry.unattachedSink;
+        GuestRegistry.unattachedSink = unattached::add;
+        FileSystem warmup = FileSystem.allowInternalResourceAccess(
+                FileSystem.allowLanguageHomeAccess(FileSystem.newDenyIOFileSystem()));
+        Context.Builder b = Context.newBuilder("python").engine(SharedEngine.get().engine())
+                .allowIO(IOAccess.newBuilder().fileSystem(warmup).allowHostSocketAccess(true).build())
+                .allowCreateThread(true).option("python.PosixModuleBackend", "java");
+        try (Context c = Guests.access(b, out).build()) {
+            c.eval("python", GuestPrelude.SOURCE);
+            assertEquals("ok", c.eval("python", """
+                    import sys, os, io, json, re, math, traceback, threading, weakref, builtins, asyncio, ssl, decimal
+                    import email.mime.text, http.client, urllib.request, xml.dom.minidom, zipfile, csv
+                    async def main():
+                        return 'ok'
+                    asyncio.run(main())""").asString(), out::toString);
+            assertEquals(List.of(), unattached, "language home, JDK and resource reads during warm-up");
+        } finally {
+            GuestRegistry.unattachedSink = previous;
+        }
+    }
+
     @Test
     void anUnattachedCordonContextIsDeniedToo() throws Exception {
         List<Decision.Deny> unattached = new CopyOnWriteArrayList<>();

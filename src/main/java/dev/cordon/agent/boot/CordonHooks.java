@@ -235,6 +235,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             return handler.resolve(host);
+        } catch (RuntimeException e) {
+            throw failed(new UnknownHostException(host), e);
         } finally {
             s.permit--;
         }
@@ -248,6 +250,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             return handler.reverse(address);
+        } catch (RuntimeException e) {
+            return address.getHostAddress(); // never a PTR query, even when the gate fails
         } finally {
             s.permit--;
         }
@@ -261,6 +265,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.nameService(host);
+        } catch (RuntimeException e) {
+            throw failed(new UnknownHostException(host), e);
         } finally {
             s.permit--;
         }
@@ -274,6 +280,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.connect(channel, remote, transport);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the operation is refused"), e);
         } finally {
             s.permit--;
         }
@@ -290,6 +298,8 @@ public final class CordonHooks {
             if (record != null) {
                 TRACKED.put(channel, record);
             }
+        } catch (RuntimeException e) {
+            // bookkeeping only (egress record, own ports): never break the connection over it
         } finally {
             s.permit--;
         }
@@ -303,6 +313,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.sendTo(channel, target);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the operation is refused"), e);
         } finally {
             s.permit--;
         }
@@ -316,6 +328,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.bind(channel, local, kind);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the operation is refused"), e);
         } finally {
             s.permit--;
         }
@@ -332,6 +346,8 @@ public final class CordonHooks {
             if (record != null) {
                 TRACKED.put(channel, record);
             }
+        } catch (RuntimeException e) {
+            // bookkeeping only
         } finally {
             s.permit--;
         }
@@ -356,6 +372,8 @@ public final class CordonHooks {
         }
         try {
             h.accepted(record, client);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the connection is refused"), e);
         } finally {
             if (s != null) {
                 s.permit--;
@@ -376,6 +394,8 @@ public final class CordonHooks {
             }
             try {
                 h.closed(record);
+            } catch (RuntimeException e) {
+                // the channel is closed either way; only its egress record is lost
             } finally {
                 if (s != null) {
                     s.permit--;
@@ -391,7 +411,11 @@ public final class CordonHooks {
         }
         Object record = TRACKED.get(channel);
         if (record != null) {
-            handler.transferred(record, buf, buf == null ? 0 : buf.position() - (int) n, n, false);
+            try {
+                handler.transferred(record, buf, buf == null ? 0 : buf.position() - (int) n, n, false);
+            } catch (RuntimeException e) {
+                // counting only
+            }
         }
     }
 
@@ -402,7 +426,11 @@ public final class CordonHooks {
         }
         Object record = TRACKED.get(channel);
         if (record != null) {
-            handler.transferred(record, buf, start, n, true);
+            try {
+                handler.transferred(record, buf, start, n, true);
+            } catch (RuntimeException e) {
+                // counting only
+            }
         }
     }
 
@@ -433,6 +461,15 @@ public final class CordonHooks {
         file(path, flags);
     }
 
+    /**
+     * A bug in the handler must not become an uncatchable internal error in GraalPy, nor an allowed
+     * operation: the operation is refused with a checked exception (fail closed).
+     */
+    private static <E extends IOException> E failed(E refusal, RuntimeException cause) {
+        refusal.initCause(cause);
+        return refusal;
+    }
+
     public static void file(Object path, int flags) throws IOException {
         ThreadState s = guest();
         if (s == null) {
@@ -441,6 +478,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.file(path, flags);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the operation is refused"), e);
         } finally {
             s.permit--;
         }
@@ -454,6 +493,8 @@ public final class CordonHooks {
         s.permit++;
         try {
             handler.exec(command, dir);
+        } catch (RuntimeException e) {
+            throw failed(new java.io.IOException("Cordon's gate failed; the operation is refused"), e);
         } finally {
             s.permit--;
         }
