@@ -13,6 +13,12 @@ import dev.cordon.nativetier.NativeSession;
 import dev.cordon.nativetier.NativeTier;
 import dev.cordon.nativetier.NativeTierUnavailableException;
 import dev.cordon.nativetier.NativeWorkspace;
+import dev.cordon.nativetier.EgressGate;
+import dev.cordon.decision.NetworkDecisions;
+import dev.cordon.net.EgressLog;
+import dev.cordon.net.NetworkGate;
+import dev.cordon.net.Resolver;
+import dev.cordon.policy.NetworkPolicy;
 import dev.cordon.policy.Policy;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -35,7 +41,10 @@ final class Gates {
 
     /** What the pool's contexts must have in common for this policy. */
     static ContextShape shape(Policy p) {
-        return new ContextShape(List.of(), false, environment(p));
+        // Host sockets stay on whenever the network gate's hooks are active, even for a deny-all
+        // policy: the gate then refuses each connection with a PermissionError, and asyncio's
+        // socketpair emulation keeps working. Without the hooks they are off (fail closed).
+        return new ContextShape(List.of(), NetworkGate.available(), environment(p));
     }
 
     /** The guest's whole environment: nothing of the host's leaks in. */
@@ -54,7 +63,7 @@ final class Gates {
      * @param processesRun   how many processes the process gate started (the filesystem gate's
      *                       byte count must be refreshed after they ran)
      */
-    record Bound(Policy policy, WorkspaceFileSystem fileSystem, Audit audit, SessionGates gates,
+    record Bound(Policy policy, WorkspaceFileSystem fileSystem, Audit audit, SessionGates gates, NetworkGate network,
             NativeWorkspace nativeWorkspace, NativeProcessHandler nativeProcesses, NativeSession nativeSession,
             String nativeFailure, AtomicInteger processesRun) implements AutoCloseable {
 
@@ -62,7 +71,7 @@ final class Gates {
         @Override
         public void close() {
             RuntimeException first = null;
-            for (AutoCloseable c : new AutoCloseable[] {nativeSession, nativeProcesses, fileSystem, nativeWorkspace}) {
+            for (AutoCloseable c : new AutoCloseable[] {nativeSession, nativeProcesses, network, fileSystem, nativeWorkspace}) {
                 if (c == null) {
                     continue;
                 }
@@ -87,12 +96,20 @@ final class Gates {
     static Bound forSession(String name, Policy p, Workspace ws, Path hostTmp, Path auditJsonlOverride,
             Supplier<OutputStream> out, Supplier<OutputStream> err) {
         Audit audit = audit(name, p, ws, auditJsonlOverride);
+        if (p.network().mode() != NetworkPolicy.Mode.DENY && !NetworkGate.available()) {
+            // Fail closed: without the hooks no connection could be decided.
+            throw new IllegalStateException("this policy allows network access, but Cordon's network gate is not "
+                    + "active in this JVM: " + NetworkGate.unavailableReason());
+        }
         boolean nativeEngine = EngineChoice.useNative(p);
+        String egressGuest = egressGuestPath(p);
+        Path egressHost = egressGuest == null ? null : hostPath(ws, egressGuest);
         NativeWorkspace nws = null;
         NativeProcessHandler nph = null;
         NativeSession ns = null;
         String failure = null;
         WorkspaceFileSystem fs = null;
+        NetworkGate net = null;
         try {
             if (nativeEngine || p.subprocess().allow()) {
                 // The native workspace may mount a size-bounded image over the host directory: it
@@ -100,6 +117,10 @@ final class Gates {
                 // see different trees.
                 try {
                     nws = NativeWorkspace.open(NativeTier.get(), p.filesystem(), ws.host());
+                    if (p.network().mode() != NetworkPolicy.Mode.DENY) {
+                        nws.startEgress(egressGate(p), EgressGate.Resolver.SYSTEM, audit,
+                                egressHost == null ? null : proxyLog(egressHost, name));
+                    }
                     nph = new NativeProcessHandler(p, nws, audit, out, err);
                     if (nativeEngine) {
                         ns = NativeSession.create(name, p, nws, audit);
@@ -108,8 +129,12 @@ final class Gates {
                     failure = e.getMessage();
                 }
             }
+            if (NetworkGate.available()) {
+                net = new NetworkGate(p, audit, Resolver.SYSTEM,
+                        egressHost == null ? EgressLog.NONE : EgressLog.jsonl(egressHost, name));
+            }
             List<String> protectedFiles = new ArrayList<>();
-            for (String f : new String[] {p.logging().logFile(), p.logging().auditFile(), p.logging().egressFile()}) {
+            for (String f : new String[] {p.logging().logFile(), p.logging().auditFile(), egressGuest}) {
                 if (f != null) {
                     protectedFiles.add(f);
                 }
@@ -119,14 +144,25 @@ final class Gates {
             AtomicInteger started = new AtomicInteger();
             ProcessHandler processes = processGate(p, audit, nph, failure, started);
             WorkspaceFileSystem gate = fs;
-            SessionGates gates = new SessionGates(fs, processes, c -> { }, c -> { }, ws::outputs, fs::resetForFreshCall,
-                    fs::usedBytes);
-            return new Bound(p, gate, audit, gates, nws, nph, ns, failure, started);
+            NetworkGate network = net;
+            SessionGates gates = new SessionGates(fs, processes,
+                    c -> {
+                        if (network != null) {
+                            network.attach(c);
+                        }
+                    },
+                    c -> {
+                        if (network != null) {
+                            network.detach(c);
+                        }
+                    },
+                    ws::outputs, fs::resetForFreshCall, fs::usedBytes);
+            return new Bound(p, gate, audit, gates, net, nws, nph, ns, failure, started);
         } catch (IOException e) {
-            closeQuietly(ns, nph, fs, nws);
+            closeQuietly(ns, nph, net, fs, nws);
             throw new UncheckedIOException("cannot prepare session " + name + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            closeQuietly(ns, nph, fs, nws);
+            closeQuietly(ns, nph, net, fs, nws);
             throw e;
         }
     }
@@ -155,6 +191,47 @@ final class Gates {
             audit.blocked(d);
             throw GuestErrors.exception(GuestErrors.EACCES, d.message());
         };
+    }
+
+    /**
+     * Where allowed connections are recorded: {@code logging.egress_file}, or by default
+     * {@code <workspace_dir>/.cordon/egress.jsonl} (readable by guest code, never writable); null when
+     * the policy wants no egress records ({@code logging.egress} off and not permissive).
+     */
+    static String egressGuestPath(Policy p) {
+        boolean wanted = p.logging().egress() || p.network().mode() == NetworkPolicy.Mode.PERMISSIVE;
+        if (!wanted || p.network().mode() == NetworkPolicy.Mode.DENY) {
+            return null;
+        }
+        return p.logging().egressFile() != null ? p.logging().egressFile()
+                : p.filesystem().workspaceDir() + "/.cordon/egress.jsonl";
+    }
+
+    /** The native tier's proxy asks the same pure decisions as the in-JVM gate. */
+    private static EgressGate egressGate(Policy p) {
+        NetworkPolicy net = NetworkDecisions.canonical(p.network());
+        return new EgressGate() {
+            @Override
+            public Decision decideName(String host, int port) {
+                return NetworkDecisions.resolve(net, NetworkDecisions.normaliseName(host), host);
+            }
+
+            @Override
+            public Decision decide(String host, java.net.InetAddress address, int port) {
+                String name = host == null ? null : NetworkDecisions.normaliseName(host);
+                return NetworkDecisions.connect(net, "connect", NetworkDecisions.normalise(address), port,
+                        name == null ? List.of() : List.of(name), name);
+            }
+        };
+    }
+
+    /** Proxy connections in the same egress log format as the in-JVM gate's. */
+    private static java.util.function.Consumer<dev.cordon.nativetier.EgressProxy.Connection> proxyLog(Path file,
+            String session) {
+        EgressLog log = EgressLog.jsonl(file, session);
+        return c -> log.record(new EgressLog.Entry(java.time.Instant.now().minusMillis(c.millis()), c.millis(), "tcp",
+                c.host(), c.address() == null ? null : c.address().getHostAddress(), c.port(), "proxy", c.bytesOut(),
+                c.bytesIn(), null, false, null, null, null, true));
     }
 
     private static void closeQuietly(AutoCloseable... all) {

@@ -163,6 +163,10 @@ public final class GuestSession implements AutoCloseable {
             retire();
         }
         List<Decision.Deny> denied = audit.drainCall();
+        if (output.overflowed()) {
+            // The call may end before the watchdog's next look: the cut output is still a limit.
+            call.limit.compareAndSet(null, ExecResult.Limit.OUTPUT);
+        }
         ExecResult.Limit limit = call.limit.get();
         ExecResult.Status status = outcome.status;
         if (limit == null && status == ExecResult.Status.ERROR) {
@@ -198,12 +202,20 @@ public final class GuestSession implements AutoCloseable {
     private boolean drain(PooledContext pc) {
         try {
             runner.submit(() -> {
-                pc.endCall();
+                try {
+                    pc.endCall();
+                } catch (PolyglotException e) {
+                    // a flush that raised: the buffers are gone either way; the probe decides
+                }
+                // The interrupt that stopped the guest can land inside a write to fd 1 or 2; Java
+                // then closes that channel for good (ClosedByInterruptException) and every later
+                // print fails with BrokenPipeError. Probe both (the streams point nowhere now).
+                pc.context.eval("python", "import os as __o\n__o.write(1, b' ')\n__o.write(2, b' ')\ndel __o");
                 return null;
             }).get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
             return true;
         } catch (ExecutionException e) {
-            return true; // a flush that raised: the buffers are gone either way
+            return false; // stdout or stderr is broken: this interpreter cannot serve another call
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
@@ -366,11 +378,26 @@ public final class GuestSession implements AutoCloseable {
         };
     }
 
-    private static boolean alive(PooledContext pc) {
+    /**
+     * Whether the interpreter still answers. Asked on the runner thread with a deadline, never on the
+     * caller's: after an interrupt GraalPy's GIL can be left with a thread that will not give it
+     * back, and a caller blocked on it would hang the host (seen under load with spinning guest
+     * threads). No answer in time counts as dead, so the interpreter is retired.
+     */
+    private boolean alive(PooledContext pc) {
+        ExecutorService r = runner;
+        if (r == null) {
+            return false;
+        }
         try {
-            pc.context.eval("python", "None");
-            return true;
-        } catch (RuntimeException e) {
+            return r.submit(() -> {
+                pc.context.eval("python", "None");
+                return true;
+            }).get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
             return false;
         }
     }

@@ -98,7 +98,10 @@ final class PooledContext {
         });
         Context.Builder b = Context.newBuilder("python")
                 .engine(SharedEngine.get().engine())
-                .allowIO(IOAccess.newBuilder().fileSystem(fileSystem).allowHostSocketAccess(shape.socketAccess()).build())
+                // The gates do host I/O on guest threads: GatePermit tells the agent's tripwire that these
+                // opens and process starts came through a gate (anything else on a guest thread is blocked).
+                .allowIO(IOAccess.newBuilder().fileSystem(dev.cordon.agent.GatePermit.fileSystem(fileSystem))
+                        .allowHostSocketAccess(shape.socketAccess()).build())
                 .allowHostAccess(HostAccess.NONE)
                 .allowHostClassLookup(name -> false)
                 .allowHostClassLoading(false)
@@ -106,7 +109,7 @@ final class PooledContext {
                 .allowNativeAccess(false)
                 .allowCreateThread(true)
                 .allowCreateProcess(true)
-                .processHandler(processHandler)
+                .processHandler(dev.cordon.agent.GatePermit.processHandler(processHandler))
                 .allowEnvironmentAccess(EnvironmentAccess.NONE)
                 .allowValueSharing(false)
                 .allowInnerContextOptions(false)
@@ -121,6 +124,7 @@ final class PooledContext {
                     shape.pythonPath().stream().map(Path::toString).collect(Collectors.joining(":")));
         }
         this.context = b.build();
+        context.eval(Source.create("python", dev.cordon.net.GuestPrelude.SOURCE));
         Value hooks = context.eval(BOOTSTRAP);
         context.eval("python", "del __cordon_result");
         this.begin = hooks.getArrayElement(0);

@@ -54,7 +54,8 @@ final class Sandboxed implements AutoCloseable {
         this.fs = WorkspaceFileSystem.create(new WorkspaceLayout(policy, ws, tmp, protectedPaths, readOnly), sink);
         this.ctx = Context.newBuilder("python")
                 .engine(SharedEngine.get().engine())
-                .allowIO(IOAccess.newBuilder().fileSystem(fs).build())
+                // As in a session: the gate runs inside a permit, so the tripwire lets its host I/O through.
+                .allowIO(IOAccess.newBuilder().fileSystem(dev.cordon.agent.GatePermit.fileSystem(fs)).build())
                 .allowHostAccess(HostAccess.NONE)
                 .allowCreateThread(true)
                 // As in a session: processes reach a handler that decides (here: always no).
