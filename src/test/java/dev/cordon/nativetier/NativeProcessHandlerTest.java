@@ -509,8 +509,12 @@ class NativeProcessHandlerTest {
                     """;
             Run r = Run.of(h, "python3", "-c", code);
             assertFalse(r.out().contains("wrote everything"), r.all());
-            assertTrue(rec.lines().contains("[BLOCKED] filesystem=write path=/workspace policy=filesystem.max_size_mb"),
-                    rec.lines().toString());
+            // The scanner kills the writer, then reports: the process can end before the line is in.
+            String line = "[BLOCKED] filesystem=write path=/workspace policy=filesystem.max_size_mb";
+            for (int i = 0; i < 50 && !rec.lines().contains(line); i++) {
+                Thread.sleep(100);
+            }
+            assertTrue(rec.lines().contains(line), rec.lines().toString());
             long total = 0;
             try (var s = Files.list(dir)) {
                 for (Path f : s.toList()) {
