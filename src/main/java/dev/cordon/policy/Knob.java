@@ -17,21 +17,21 @@ import java.util.function.Function;
  */
 public enum Knob {
     // execution (extension keys)
-    ENGINE_NATIVE("execution.engine=native", Status.NOT_YET, "native tier",
+    ENGINE_NATIVE("execution.engine=native", Status.ENFORCED, "native tier",
             "Python runs in the in-JVM GraalPy tier instead", p -> p.engine() == Policy.EngineKind.NATIVE),
     ISOLATION_WORKER("execution.isolation=worker", Status.NOT_YET, "worker isolation",
             "sessions run in the host JVM", p -> p.isolation() == Policy.Isolation.WORKER),
 
     // network
-    NETWORK_POLICY("network.policy", Status.NOT_YET, "network gate",
+    NETWORK_POLICY("network.policy", Status.ENFORCED, "network gate",
             "every connection is refused", p -> p.network().mode().yamlName()),
-    NETWORK_ALLOWLIST("network.allowlist", Status.NOT_YET, "network gate",
+    NETWORK_ALLOWLIST("network.allowlist", Status.ENFORCED, "network gate",
             "no host can be reached", p -> p.network().allowlist()),
-    NETWORK_ALLOW_LISTEN("network.allow_listen", Status.NOT_YET, "network gate",
+    NETWORK_ALLOW_LISTEN("network.allow_listen", Status.ENFORCED, "network gate",
             "listening sockets are refused", p -> p.network().allowListen()),
-    NETWORK_LOGGING_EGRESS("network.logging.egress", Status.NOT_YET, "network gate",
+    NETWORK_LOGGING_EGRESS("network.logging.egress", Status.ENFORCED, "network gate",
             "no egress records are written", p -> p.logging().egress()),
-    NETWORK_LOGGING_LOG_BODIES("network.logging.log_bodies", Status.NOT_YET, "network gate",
+    NETWORK_LOGGING_LOG_BODIES("network.logging.log_bodies", Status.ENFORCED, "network gate",
             "no bodies are logged", p -> p.logging().logBodies()),
 
     // packages
@@ -59,13 +59,13 @@ public enum Knob {
             p -> p.filesystem().outputDir()),
 
     // subprocess
-    SUBPROCESS_ALLOW("subprocess.allow", Status.NOT_YET, "native tier",
+    SUBPROCESS_ALLOW("subprocess.allow", Status.ENFORCED, "native tier",
             "every process start is refused", p -> p.subprocess().allow()),
-    SUBPROCESS_ALLOWED_COMMANDS("subprocess.allowed_commands", Status.NOT_YET, "native tier",
+    SUBPROCESS_ALLOWED_COMMANDS("subprocess.allowed_commands", Status.ENFORCED, "native tier",
             "every process start is refused", p -> p.subprocess().allowedCommands()),
-    SUBPROCESS_BLOCKED_COMMANDS("subprocess.blocked_commands", Status.NOT_YET, "native tier",
+    SUBPROCESS_BLOCKED_COMMANDS("subprocess.blocked_commands", Status.ENFORCED, "native tier",
             "every process start is refused", p -> p.subprocess().blockedCommands()),
-    SUBPROCESS_MAX_RUNTIME("subprocess.max_runtime_seconds", Status.NOT_YET, "native tier",
+    SUBPROCESS_MAX_RUNTIME("subprocess.max_runtime_seconds", Status.ENFORCED, "native tier",
             "every process start is refused", p -> p.subprocess().maxRuntimeSeconds()),
 
     // resources
@@ -77,7 +77,7 @@ public enum Knob {
             p -> p.resources().maxOutputSizeMb()),
     RESOURCES_MAX_WALL_SECONDS("resources.max_wall_seconds", Status.ENFORCED, "in-JVM limits", "",
             p -> p.resources().maxWallSeconds()),
-    RESOURCES_MAX_PROCESSES("resources.max_processes", Status.NOT_YET, "native tier",
+    RESOURCES_MAX_PROCESSES("resources.max_processes", Status.ENFORCED, "native tier",
             "no child process can start at all", p -> p.resources().maxProcesses()),
 
     // logging
@@ -85,9 +85,9 @@ public enum Knob {
     LOGGING_LOG_BLOCKED("logging.log_blocked_operations", Status.ENFORCED, "audit", "",
             p -> p.logging().logBlockedOperations()),
     LOGGING_LOG_FILE("logging.log_file", Status.ENFORCED, "audit", "", p -> p.logging().logFile()),
-    LOGGING_AUDIT_FILE("logging.audit_file", Status.NOT_YET, "audit stream",
+    LOGGING_AUDIT_FILE("logging.audit_file", Status.ENFORCED, "audit stream",
             "no JSON-lines audit file is written", p -> p.logging().auditFile()),
-    LOGGING_EGRESS_FILE("logging.egress_file", Status.NOT_YET, "network gate",
+    LOGGING_EGRESS_FILE("logging.egress_file", Status.ENFORCED, "network gate",
             "no egress log is written", p -> p.logging().egressFile());
 
     public enum Status { ENFORCED, NOT_YET }
