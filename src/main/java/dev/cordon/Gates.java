@@ -189,7 +189,7 @@ final class Gates {
                             "this policy allows no subprocesses",
                             "execution.sandbox.subprocess: {allow: true, allowed_commands: [\"" + cmd + "\"]}");
             audit.blocked(d);
-            throw GuestErrors.exception(GuestErrors.EACCES, d.message());
+            throw GuestErrors.processDenied(GuestErrors.EACCES, d.message());
         };
     }
 

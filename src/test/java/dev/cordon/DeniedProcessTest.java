@@ -47,7 +47,9 @@ class DeniedProcessTest {
         for (String marker : new String[] {"marker-run", "marker-system", "marker-popen", "marker-shell"}) {
             assertFalse(Files.exists(s.workspace().resolve(marker)), marker + " must not exist: " + r.stdout());
         }
-        assertTrue(r.stdout().contains("subprocess.run: PermissionError"), r.stdout());
+        assertTrue(r.stdout().contains("subprocess.run: PermissionError [Errno 13] Cordon blocked subprocess exec touch"),
+                r.stdout());
+        assertTrue(r.stdout().contains("(policy rule subprocess.allow). To allow it:"), r.stdout());
         assertTrue(r.stdout().contains("os.popen: PermissionError"), r.stdout());
         assertFalse(r.blocked().isEmpty(), r::toString);
         for (ExecResult.Blocked b : r.blocked()) {

@@ -258,6 +258,9 @@ public final class CordonAgent {
                 .type(ElementMatchers.named(GuestErrnoAdvice.TARGET))
                 .transform((b, type, loader, module, domain) -> b.visit(
                         Advice.to(GuestErrnoAdvice.class).on(ElementMatchers.named("fromException"))))
+                .type(ElementMatchers.named(StrerrorAdvice.TARGET))
+                .transform((b, type, loader, module, domain) -> b.visit(
+                        Advice.to(StrerrorAdvice.class).on(ElementMatchers.named("getStrError"))))
                 .type(ElementMatchers.named(GaiMessageAdvice.TARGET))
                 .transform((b, type, loader, module, domain) -> b.visit(
                         Advice.to(GaiMessageAdvice.class).on(ElementMatchers.named("gaiError")
@@ -350,7 +353,7 @@ public final class CordonAgent {
             }
             modules.add(type.getModule());
         }
-        for (String graalPy : List.of(GuestErrnoAdvice.TARGET, GaiMessageAdvice.TARGET)) {
+        for (String graalPy : List.of(GuestErrnoAdvice.TARGET, GaiMessageAdvice.TARGET, StrerrorAdvice.TARGET)) {
             try {
                 modules.add(Class.forName(graalPy, false, own).getModule());
             } catch (ClassNotFoundException e) {

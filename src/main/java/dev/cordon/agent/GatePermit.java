@@ -80,10 +80,84 @@ public final class GatePermit {
         }
     }
 
-    /** A process gate whose {@code start} runs inside a permit. */
+    /**
+     * A process gate whose {@code start} runs inside a permit, and whose processes' methods do too:
+     * GraalPy calls {@code destroy}, {@code waitFor} and the stream getters later on guest threads
+     * (a subprocess timeout kills the child from Python), and the gate's process does host I/O
+     * there (e.g. the native tier writes {@code cgroup.kill} to end the whole tree).
+     */
     public static ProcessHandler processHandler(ProcessHandler gate) {
         Objects.requireNonNull(gate, "gate");
-        return command -> call(() -> gate.start(command));
+        return command -> new PermittedProcess(call(() -> gate.start(command)));
+    }
+
+    private static final class PermittedProcess extends Process {
+        private final Process p;
+
+        PermittedProcess(Process p) {
+            this.p = p;
+        }
+
+        @Override
+        public java.io.OutputStream getOutputStream() {
+            return p.getOutputStream();
+        }
+
+        @Override
+        public java.io.InputStream getInputStream() {
+            return p.getInputStream();
+        }
+
+        @Override
+        public java.io.InputStream getErrorStream() {
+            return p.getErrorStream();
+        }
+
+        @Override
+        public int waitFor() throws InterruptedException {
+            return call(p::waitFor);
+        }
+
+        @Override
+        public boolean waitFor(long timeout, java.util.concurrent.TimeUnit unit) throws InterruptedException {
+            return call(() -> p.waitFor(timeout, unit));
+        }
+
+        @Override
+        public int exitValue() {
+            return call(p::exitValue);
+        }
+
+        @Override
+        public void destroy() {
+            run(p::destroy);
+        }
+
+        @Override
+        public Process destroyForcibly() {
+            run(p::destroyForcibly);
+            return this;
+        }
+
+        @Override
+        public boolean isAlive() {
+            return call(p::isAlive);
+        }
+
+        @Override
+        public long pid() {
+            return p.pid();
+        }
+
+        @Override
+        public ProcessHandle toHandle() {
+            return p.toHandle();
+        }
+
+        @Override
+        public boolean supportsNormalTermination() {
+            return p.supportsNormalTermination();
+        }
     }
 
     /**

@@ -18,7 +18,40 @@ public final class GuestErrors {
     public static final int ENOSPC = 28;
     public static final int EAGAIN = 11;
 
+    /** How long a process gate's message waits for the {@code os.strerror} call of the same failure. */
+    private static final long PENDING_NANOS = 2_000_000_000L;
+
+    private record Pending(int errno, String message, long at) { }
+
+    private static final ThreadLocal<Pending> PENDING = new ThreadLocal<>();
+
     private GuestErrors() { }
+
+    /**
+     * The exception a process gate throws for a refused start. Like {@link #exception}, and also
+     * remembered on this thread so that the {@code os.strerror(errno)} with which CPython's
+     * {@code subprocess} rebuilds the error returns Cordon's message instead of the stock text
+     * (see {@link StrerrorAdvice}). Forgotten after the next such call or after 2 s.
+     */
+    public static FileSystemException processDenied(int errno, String message) {
+        PENDING.set(new Pending(errno, message, System.nanoTime()));
+        return exception(errno, message);
+    }
+
+    /** The message a process gate left for {@code strerror(errno)} on this thread, once, or null (public: called from GraalPy's class). */
+    @com.oracle.truffle.api.CompilerDirectives.TruffleBoundary
+    public static com.oracle.truffle.api.strings.TruffleString takePending(int errno) {
+        Pending p = PENDING.get();
+        if (p == null || p.errno() != errno) {
+            return null;
+        }
+        PENDING.remove();
+        if (System.nanoTime() - p.at() > PENDING_NANOS) {
+            return null;
+        }
+        return com.oracle.truffle.api.strings.TruffleString.fromJavaStringUncached(p.message(),
+                com.oracle.truffle.api.strings.TruffleString.Encoding.UTF_8);
+    }
 
     /**
      * An exception that GraalPy raises in the guest as {@code OSError(errno, message)}, e.g.

@@ -136,7 +136,7 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
         Decision d = ExecDecisions.decide(policy.subprocess(), exe);
         if (d instanceof Decision.Deny deny) {
             report(deny);
-            throw GuestErrors.exception(GuestErrors.EACCES, deny.message());
+            throw GuestErrors.processDenied(GuestErrors.EACCES, deny.message());
         }
         String name = ExecDecisions.commandName(exe);
         Path hostExe = exe.indexOf('/') >= 0 ? Path.of(exe).normalize() : HostLayout.resolve(name);
@@ -150,14 +150,14 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
                         "subprocess.blocked_commands", name + " is the same program as a blocked command (" + m + ")",
                         "remove that command from execution.sandbox.subprocess.blocked_commands");
                 report(deny);
-                throw GuestErrors.exception(GuestErrors.EACCES, deny.message());
+                throw GuestErrors.processDenied(GuestErrors.EACCES, deny.message());
             }
         }
         if (ws.quota() == NativeWorkspace.Quota.SCAN && ws.freeBytes() <= 0) {
             // The scanning fallback cannot stop a write in flight: at least start nothing new.
             Decision.Deny deny = diskFull(ws);
             report(deny);
-            throw GuestErrors.exception(GuestErrors.ENOSPC, deny.message());
+            throw GuestErrors.processDenied(GuestErrors.ENOSPC, deny.message());
         }
         int max = Math.max(1, policy.resources().maxProcesses());
         synchronized (running) {
@@ -165,7 +165,7 @@ public final class NativeProcessHandler implements ProcessHandler, AutoCloseable
             if (running.size() >= max) {
                 Decision.Deny deny = ExecDecisions.tooManyProcesses(max, name);
                 report(deny);
-                throw GuestErrors.exception(GuestErrors.EAGAIN, deny.message());
+                throw GuestErrors.processDenied(GuestErrors.EAGAIN, deny.message());
             }
             List<String> sandboxArgv = new ArrayList<>(argv);
             sandboxArgv.set(0, hostExe.toString());

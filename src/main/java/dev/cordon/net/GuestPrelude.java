@@ -2,7 +2,11 @@ package dev.cordon.net;
 
 /**
  * Python source to evaluate once in every Cordon context before guest code runs (the pool's
- * bootstrap): makes the {@code idna} codec work without native access.
+ * bootstrap): compatibility shims for what GraalPy's emulated POSIX backend lacks. None of them is
+ * a security mechanism (guest code may undo them and only loses the convenience); the gates decide
+ * on the host side.
+ *
+ * <p><b>idna.</b> Makes the {@code idna} codec work without native access.
  *
  * <p>Why: CPython's {@code ssl} encodes every {@code server_hostname} with the {@code idna} codec,
  * and {@code encodings.idna} imports {@code stringprep}, which needs the Unicode 3.2 tables of the
@@ -52,5 +56,68 @@ public final class GuestPrelude {
                 sys.modules['encodings.idna'] = m
             __cordon_idna()
             del __cordon_idna
+
+            def __cordon_subprocess():
+                # subprocess.Popen.communicate() with two pipes (capture_output=True) waits on them
+                # with select(), which the emulated backend excludes ("select was excluded"). When
+                # subprocess is first imported, give Popen the thread-based _communicate CPython uses
+                # on Windows instead. Patched lazily so contexts that never start a process pay nothing.
+                import sys
+                def patch(mod):
+                    import threading
+                    Popen = mod.Popen
+                    def _readerthread(self, fh, buffer):
+                        buffer.append(fh.read())
+                        fh.close()
+                    def _communicate(self, input, endtime, orig_timeout):
+                        if self.stdout and not hasattr(self, '_stdout_buff'):
+                            self._stdout_buff = []
+                            self.stdout_thread = threading.Thread(target=self._readerthread,
+                                                                  args=(self.stdout, self._stdout_buff), daemon=True)
+                            self.stdout_thread.start()
+                        if self.stderr and not hasattr(self, '_stderr_buff'):
+                            self._stderr_buff = []
+                            self.stderr_thread = threading.Thread(target=self._readerthread,
+                                                                  args=(self.stderr, self._stderr_buff), daemon=True)
+                            self.stderr_thread.start()
+                        if self.stdin:
+                            self._stdin_write(input)
+                        for name in ('stdout', 'stderr'):
+                            if getattr(self, name) is not None:
+                                t = getattr(self, name + '_thread')
+                                t.join(self._remaining_time(endtime))
+                                if t.is_alive():
+                                    raise mod.TimeoutExpired(self.args, orig_timeout)
+                        stdout = self._stdout_buff[0] if self.stdout and self._stdout_buff else None
+                        stderr = self._stderr_buff[0] if self.stderr and self._stderr_buff else None
+                        self.wait(timeout=self._remaining_time(endtime))
+                        return (stdout, stderr)
+                    Popen._readerthread = _readerthread
+                    Popen._communicate = _communicate
+                class Loader:
+                    def __init__(self, inner):
+                        self.inner = inner
+                    def create_module(self, spec):
+                        return self.inner.create_module(spec)
+                    def exec_module(self, module):
+                        self.inner.exec_module(module)
+                        patch(module)
+                class Finder:
+                    @staticmethod
+                    def find_spec(name, path=None, target=None):
+                        if name != 'subprocess':
+                            return None
+                        sys.meta_path.remove(Finder)
+                        import importlib.util
+                        spec = importlib.util.find_spec(name)
+                        if spec is not None and spec.loader is not None:
+                            spec.loader = Loader(spec.loader)
+                        return spec
+                if 'subprocess' in sys.modules:
+                    patch(sys.modules['subprocess'])
+                else:
+                    sys.meta_path.insert(0, Finder)
+            __cordon_subprocess()
+            del __cordon_subprocess
             """;
 }

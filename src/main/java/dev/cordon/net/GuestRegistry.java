@@ -121,6 +121,9 @@ final class GuestRegistry {
         for (String e : classPath()) {
             if (!Files.isDirectory(Path.of(e))) {
                 addRoot(roots, e); // a jar: opened lazily by class loading
+                for (String dep : manifestClassPath(e)) {
+                    addRoot(roots, dep); // `java -jar cordon.jar`: lib/*.jar come from its manifest
+                }
             }
         }
         for (String r : resourceRoots()) {
@@ -144,6 +147,26 @@ final class GuestRegistry {
                     }
                 }
             }
+        }
+        return out;
+    }
+
+    /** The jars a jar's manifest {@code Class-Path} names (relative to the jar), as `java -jar` loads them. */
+    private static List<String> manifestClassPath(String jar) {
+        List<String> out = new ArrayList<>();
+        try (java.util.jar.JarFile jf = new java.util.jar.JarFile(jar)) {
+            java.util.jar.Manifest m = jf.getManifest();
+            String cp = m == null ? null : m.getMainAttributes().getValue(java.util.jar.Attributes.Name.CLASS_PATH);
+            if (cp != null) {
+                Path dir = Path.of(jar).toAbsolutePath().getParent();
+                for (String entry : cp.trim().split("\\s+")) {
+                    if (!entry.isEmpty() && !entry.contains(":")) {
+                        out.add(dir.resolve(entry).normalize().toString());
+                    }
+                }
+            }
+        } catch (IOException | InvalidPathException | SecurityException e) {
+            // not a readable jar: nothing more to allow
         }
         return out;
     }
