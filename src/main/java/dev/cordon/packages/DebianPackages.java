@@ -34,7 +34,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * shows extra read-only directories at their own paths and refuses links that lead out of them. A
  * directory of only the listed packages (and the packages they require) keeps guest code from
  * seeing, and importing, everything else the host has installed. Only what GraalPy can use is
- * copied: sources and data, never CPython extension modules ({@code *.so}) or bytecode caches.
+ * copied: sources and data, never CPython extension modules ({@code *.so}) or CPython's bytecode
+ * caches; GraalPy's own bytecode is compiled into the copy once, in the background
+ * ({@link PackageCheck#precompileLater}). The packages a distribution needs are followed through
+ * its metadata and through dpkg's Depends (Debian often strips the former).
  * The copy is made once per set of packages and kept under {@code cordon.packages.cache}
  * (default {@code ~/.cache/cordon}); it is not under {@code /tmp}, which guest code sees as its own.
  */
@@ -61,9 +64,13 @@ final class DebianPackages {
     final Path dir;
     private final Map<String, Dist> dists;
 
-    private DebianPackages(Path dir, Map<String, Dist> dists) {
+    /** Distribution name -> the distributions its Debian package depends on (dpkg's Depends). */
+    private final Map<String, List<String>> debianDeps;
+
+    private DebianPackages(Path dir, Map<String, Dist> dists, Map<String, List<String>> debianDeps) {
         this.dir = dir;
         this.dists = dists;
+        this.debianDeps = debianDeps;
     }
 
     /** The host's dist-packages ({@code cordon.packages.debianDir} overrides it), scanned once per JVM. */
@@ -82,7 +89,7 @@ final class DebianPackages {
     private static DebianPackages scan(Path dir) {
         Map<String, Dist> out = new TreeMap<>();
         if (!Files.isDirectory(dir)) {
-            return new DebianPackages(dir, out);
+            return new DebianPackages(dir, out, Map.of());
         }
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
@@ -104,7 +111,74 @@ final class DebianPackages {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + dir, e);
         }
-        return new DebianPackages(dir, out);
+        return new DebianPackages(dir, out, dpkgDepends(dir, out));
+    }
+
+    static final Path DPKG = Path.of("/var/lib/dpkg");
+
+    /**
+     * Debian records a python3-* package's requirements in its own Depends field and often strips
+     * them from the Python metadata (python3-dateutil's requires.txt is empty, yet it imports six).
+     * Which package owns which distribution comes from dpkg's file lists
+     * ({@code /var/lib/dpkg/info/python3-*.list}, about 100 small files); the Depends fields from
+     * {@code /var/lib/dpkg/status}. Read once per JVM; empty on a host without dpkg.
+     */
+    private static Map<String, List<String>> dpkgDepends(Path dir, Map<String, Dist> dists) {
+        Map<String, String> ownerOfEntry = new java.util.HashMap<>();
+        String prefix = dir.toString() + "/";
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(DPKG.resolve("info"), "python3-*.list")) {
+            for (Path l : ds) {
+                String fn = l.getFileName().toString();
+                String pkg = fn.substring(0, fn.length() - ".list".length()).split(":")[0];
+                for (String line : Files.readAllLines(l, StandardCharsets.UTF_8)) {
+                    if (line.startsWith(prefix) && line.indexOf('/', prefix.length()) < 0) {
+                        ownerOfEntry.put(line.substring(prefix.length()), pkg);
+                    }
+                }
+            }
+        } catch (IOException | UncheckedIOException e) {
+            return Map.of();
+        }
+        Map<String, List<String>> distsOfPackage = new java.util.HashMap<>();
+        Map<String, String> packageOfDist = new java.util.HashMap<>();
+        for (Dist d : dists.values()) {
+            String pkg = ownerOfEntry.get(d.metaDir().getFileName().toString());
+            if (pkg != null) {
+                distsOfPackage.computeIfAbsent(pkg, k -> new ArrayList<>()).add(d.name());
+                packageOfDist.put(d.name(), pkg);
+            }
+        }
+        Map<String, List<String>> depends = new java.util.HashMap<>();
+        try {
+            String pkg = null;
+            for (String line : Files.readAllLines(DPKG.resolve("status"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("Package: ")) {
+                    pkg = line.substring(9).strip();
+                } else if (line.startsWith("Depends: ") && pkg != null && distsOfPackage.containsKey(pkg)) {
+                    List<String> deps = new ArrayList<>();
+                    for (String alt : line.substring(9).split(",")) {
+                        String first = alt.split("\\|")[0].strip().split("[\\s(:]")[0];
+                        deps.add(first);
+                    }
+                    depends.put(pkg, deps);
+                }
+            }
+        } catch (IOException e) {
+            return Map.of();
+        }
+        Map<String, List<String>> out = new java.util.HashMap<>();
+        for (Map.Entry<String, String> e : packageOfDist.entrySet()) {
+            List<String> req = new ArrayList<>();
+            for (String dep : depends.getOrDefault(e.getValue(), List.of())) {
+                for (String d : distsOfPackage.getOrDefault(dep, List.of())) {
+                    if (!d.equals(e.getKey())) {
+                        req.add(d);
+                    }
+                }
+            }
+            out.put(e.getKey(), List.copyOf(req));
+        }
+        return out;
     }
 
     private static Dist read(Path dir, Path meta, boolean distInfo) throws IOException {
@@ -209,6 +283,9 @@ final class DebianPackages {
                 continue;
             }
             out.put(t[0], d);
+            for (String dep : debianDeps.getOrDefault(d.name(), List.of())) {
+                todo.add(new String[] {dep, d.name()});
+            }
             for (String r : d.requires()) {
                 try {
                     Pep508.Requirement req = Pep508.parse(r);
@@ -248,6 +325,7 @@ final class DebianPackages {
         Path root = cacheRoot().toAbsolutePath().normalize();
         Path target = root.resolve("graalpy-site-" + id);
         if (Files.isRegularFile(target.resolve(".cordon-complete"))) {
+            PackageCheck.precompileLater(target);
             return target;
         }
         Path tmp = null;
@@ -271,6 +349,7 @@ final class DebianPackages {
                 }
                 deleteTree(tmp);
             }
+            PackageCheck.precompileLater(target);
             return target;
         } catch (IOException e) {
             if (tmp != null) {
@@ -325,7 +404,7 @@ final class DebianPackages {
 
     private static final Path USR = Path.of("/usr");
     /** Bumped whenever what a curated copy holds changes, so older copies are not reused. */
-    private static final String LAYOUT = "curated-2";
+    private static final String LAYOUT = "curated-4";
 
     static void deleteTree(Path p) {
         try {

@@ -106,6 +106,7 @@ class InstallGraalPyTest {
             assertTrue(r.stdout().contains("rc 0"), r.stdout());
             assertTrue(r.stdout().contains("Successfully installed cordon-beta-1.0 cordon-alpha-1.0"), r.stdout());
             assertTrue(r.stdout().contains("alpha 1.0 on beta"), r.stdout());
+            System.out.println("[packages] GraalPy tier, install of 2 packages: " + r.notices() + ", call " + r.timing());
             assertTrue(r.notices().stream().anyMatch(n -> n.matches(
                     "pip install Cordon_Alpha: installed cordon-beta-1.0, cordon-alpha-1.0 in \\d+ ms .*")), r.notices()::toString);
             Path site = s.workspace().resolve(".cordon/site-packages");
@@ -128,6 +129,89 @@ class InstallGraalPyTest {
             assertTrue(again.stdout().contains("alpha 1.0 on beta"), again::toString);
             assertTrue(again.stdout().contains("Requirement already satisfied: cordon-alpha"), again::toString);
             assertTrue(index.log.isEmpty(), index.log::toString);
+        }
+    }
+
+    @Test
+    void upgradesFromARequirementsFileReplaceTheOldFiles() throws Exception {
+        try (TestIndex idx = new TestIndex()) {
+            idx.json = true;
+            idx.add(TestIndex.wheel("cordon-delta", "1.0", Map.of("cordon_delta/__init__.py", "V = 1\n".getBytes(),
+                    "cordon_delta/old_only.py", "X = 1\n".getBytes()), List.of(), "py3-none-any"));
+            Policy p = PolicyLoader.parse("""
+                    execution:
+                      engine: graalpy
+                      sandbox:
+                        packages: {python: {allow_install: true, approved_packages: [cordon-delta], index_url: "%s"}}
+                        filesystem: {persist_across_calls: true}
+                    """.formatted(idx.url()), "up");
+            try (Sandbox sb = Sandbox.builder().policy(p).workspaceRoot(root.resolve("up")).poolSize(0).build();
+                 Session s = sb.openSession("up")) {
+                ExecResult r = s.exec("""
+                        import subprocess, sys
+                        with open('/workspace/requirements.txt', 'w') as f:
+                            f.write('cordon-delta>=1.0  # a comment\\n')
+                        r = subprocess.run(['pip', 'install', '-r', 'requirements.txt'], stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True)
+                        print('rc', r.returncode, r.stdout)
+                        import cordon_delta
+                        print('V', cordon_delta.V)
+                        """);
+                assertTrue(r.stdout().contains("V 1"), r::toString);
+                Path site = s.workspace().resolve(".cordon/site-packages");
+                assertTrue(Files.isRegularFile(site.resolve("cordon_delta/old_only.py")));
+                idx.add(TestIndex.wheel("cordon-delta", "2.0", Map.of("cordon_delta/__init__.py", "V = 2\n".getBytes()),
+                        List.of(), "py3-none-any"));
+                ExecResult up = s.exec("""
+                        import subprocess
+                        r = subprocess.run(['pip', 'install', '-U', 'cordon-delta'], stdout=subprocess.PIPE,
+                                           stderr=subprocess.STDOUT, text=True)
+                        print('rc', r.returncode, r.stdout)
+                        r = subprocess.run(['pip', 'list'], stdout=subprocess.PIPE, text=True)
+                        print(r.stdout)
+                        """);
+                assertTrue(up.stdout().contains("Successfully installed cordon-delta-2.0"), up::toString);
+                assertTrue(up.stdout().contains("cordon-delta 2.0"), up::toString);
+                assertEquals("V = 2\n", Files.readString(site.resolve("cordon_delta/__init__.py")));
+                assertFalse(Files.exists(site.resolve("cordon_delta/old_only.py")), "the old version's files are gone");
+                assertFalse(Files.exists(site.resolve("cordon_delta-1.0.dist-info")));
+                try (Stream<Path> left = Files.list(site.getParent())) {
+                    assertEquals(List.of("site-packages"), left.map(x -> x.getFileName().toString()).toList(),
+                            "no staging directory left behind");
+                }
+            }
+        }
+    }
+
+    @Test
+    void aTamperedWheelIsRefusedAndLeavesNothingBehind() throws Exception {
+        try (TestIndex idx = new TestIndex()) {
+            // b.py holds other bytes than RECORD says (altered after the wheel was built); a.py and
+            // __init__.py come first and are staged before the mismatch is found.
+            idx.metadata = false;
+            idx.add(TestIndex.wheel("cordon-eps", "1.0", new java.util.TreeMap<>(Map.of("cordon_eps/__init__.py",
+                    "A = 1\n".getBytes(), "cordon_eps/a.py", "A = 1\n".getBytes(), "cordon_eps/b.py", "B = 1\n".getBytes())),
+                    List.of(), "py3-none-any", Map.of("cordon_eps/b.py", "import os; os.system('evil')\n".getBytes())));
+            Policy p = PolicyLoader.parse("""
+                    execution:
+                      engine: graalpy
+                      sandbox:
+                        packages: {python: {allow_install: true, approved_packages: [cordon-eps], index_url: "%s"}}
+                        filesystem: {persist_across_calls: true}
+                    """.formatted(idx.url()), "eps");
+            try (Sandbox sb = Sandbox.builder().policy(p).workspaceRoot(root.resolve("eps")).poolSize(0).build();
+                 Session s = sb.openSession("eps")) {
+                Map<String, String> before = snapshot(s.workspace());
+                ExecResult r = s.exec("""
+                        import subprocess
+                        r = subprocess.run(['pip', 'install', 'cordon-eps'], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                           text=True)
+                        print('rc', r.returncode, r.stdout)
+                        """);
+                assertTrue(r.stdout().contains("rc 1"), r::toString);
+                assertTrue(r.stdout().contains("cordon_eps/b.py does not match its RECORD hash"), r::toString);
+                assertEquals(before, snapshot(s.workspace()), "the workspace is as it was");
+            }
         }
     }
 

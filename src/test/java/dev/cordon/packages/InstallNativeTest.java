@@ -58,6 +58,7 @@ class InstallNativeTest {
                         print(cordon_alpha.hello(), cordon_native.V)
                         """);
                 assertEquals("native", r.engine());
+                System.out.println("[packages] native tier, install of 3 packages: " + r.notices() + ", call " + r.timing());
                 assertEquals(ExecResult.Status.OK, r.status(), r::toString);
                 assertTrue(r.stdout().contains("rc 0"), r.stdout());
                 assertTrue(r.stdout().contains("Successfully installed"), r.stdout());

@@ -169,6 +169,12 @@ final class TestIndex implements AutoCloseable {
      */
     static Wheel wheel(String project, String version, Map<String, byte[]> files, List<String> requires, String tag)
             throws IOException {
+        return wheel(project, version, files, requires, tag, Map.of());
+    }
+
+    /** A wheel whose {@code altered} members hold other bytes than RECORD says (a valid zip otherwise). */
+    static Wheel wheel(String project, String version, Map<String, byte[]> files, List<String> requires, String tag,
+            Map<String, byte[]> altered) throws IOException {
         String dist = project.replace('-', '_');
         String di = dist + "-" + version + ".dist-info";
         StringBuilder md = new StringBuilder("Metadata-Version: 2.1\nName: " + project + "\nVersion: " + version
@@ -189,6 +195,7 @@ final class TestIndex implements AutoCloseable {
         }
         record.append(di).append("/RECORD,,\n");
         all.put(di + "/RECORD", record.toString().getBytes(StandardCharsets.UTF_8));
+        all.putAll(altered);
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (ZipOutputStream z = new ZipOutputStream(bytes)) {
             for (Map.Entry<String, byte[]> e : all.entrySet()) {
