@@ -118,7 +118,7 @@ public final class InstallDecisions {
      * @param what   e.g. {@code "--index-url http://10.0.0.5/simple"} or {@code "git+https://..."}
      */
     public static Decision.Deny otherSource(PackagesPolicy.Python p, String what) {
-        String index = p.indexUrl() == null ? "index_url" : p.indexUrl().toString();
+        String index = p.indexUrl() == null ? "index_url" : redact(p.indexUrl());
         return new Decision.Deny(Decision.Category.PACKAGES, "install", what, "packages.python.index_url",
                 "packages are installed only by name from " + index + "; other indexes, URLs, local paths, VCS"
                         + " checkouts and editable installs are refused",
@@ -156,6 +156,21 @@ public final class InstallDecisions {
         return new Decision.Deny(Decision.Category.PACKAGES, "install", what, "filesystem.writable",
                 "installed packages live in the workspace, which this policy makes read-only",
                 "execution.sandbox.filesystem.writable: true; or add the package to preinstalled");
+    }
+
+    /** The URL without its user-info: credentials in index_url never reach guest code or logs. */
+    public static String redact(URI u) {
+        if (u == null) {
+            return "none";
+        }
+        if (u.getRawUserInfo() == null) {
+            return u.toString();
+        }
+        try {
+            return new URI(u.getScheme(), "***", u.getHost(), u.getPort(), u.getPath(), null, null).toString();
+        } catch (java.net.URISyntaxException e) {
+            return u.getScheme() + "://" + u.getHost();
+        }
     }
 
     /** Same origin (scheme, host, port) as the index: the only place the installer fetches from. */

@@ -425,6 +425,11 @@ public final class Installer implements PipService {
             out.out("Successfully installed " + String.join(" ", done));
             notice("pip install " + what + ": installed " + String.join(", ", done) + " in " + ms
                     + " ms (Cordon's installer, from " + redact(py.indexUrl()) + ")");
+            if (audit != null) {
+                synchronized (index.fetched) {
+                    audit.info(LoggingPolicy.Level.DEBUG, "pip install " + what + " fetched " + index.fetched);
+                }
+            }
             return 0;
         } finally {
             for (WheelArchive wa : open) {
@@ -575,17 +580,7 @@ public final class Installer implements PipService {
 
     /** The index URL without credentials (they may be in the policy, never in guest output). */
     static String redact(URI u) {
-        if (u == null) {
-            return "none";
-        }
-        if (u.getRawUserInfo() == null) {
-            return u.toString();
-        }
-        try {
-            return new URI(u.getScheme(), "***", u.getHost(), u.getPort(), u.getPath(), null, null).toString();
-        } catch (java.net.URISyntaxException e) {
-            return u.getScheme() + "://" + u.getHost();
-        }
+        return InstallDecisions.redact(u);
     }
 
     /** pip-style output: informational lines (silenced by -q) to stdout, errors to stderr. */

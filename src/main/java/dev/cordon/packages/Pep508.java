@@ -1,10 +1,7 @@
 package dev.cordon.packages;
 
 import dev.cordon.decision.InstallDecisions;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
@@ -324,18 +321,5 @@ final class Pep508 {
             }
             throw new IllegalArgumentException("expected a comparison operator in marker at " + pos + ": " + s);
         }
-    }
-
-    /** Extras named by a requirement list, lower-cased. */
-    static List<String> names(List<Requirement> reqs) {
-        List<String> out = new ArrayList<>();
-        for (Requirement r : reqs) {
-            out.add(r.normalized());
-        }
-        return out;
-    }
-
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
     }
 }

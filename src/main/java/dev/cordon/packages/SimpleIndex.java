@@ -20,7 +20,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -65,13 +64,19 @@ final class SimpleIndex {
             boolean hasMetadata, String metadataSha256) { }
 
     private final URI base;
+    private final String authorization;
     private final HttpClient http;
     private final Duration timeout;
     /** Every URL fetched, in order (for {@code -v} output and the audit). */
     final List<String> fetched = new ArrayList<>();
 
     SimpleIndex(URI indexUrl, Duration timeout) {
-        String s = indexUrl.toString();
+        // Credentials in index_url (https://user:token@host/simple/) become a Basic header sent to
+        // that origin only; the URLs themselves carry none.
+        String ui = indexUrl.getRawUserInfo();
+        this.authorization = ui == null ? null : "Basic " + java.util.Base64.getEncoder().encodeToString(
+                java.net.URLDecoder.decode(ui, StandardCharsets.UTF_8).getBytes(StandardCharsets.UTF_8));
+        String s = withoutUserInfo(indexUrl).toString();
         this.base = URI.create(s.endsWith("/") ? s : s + "/");
         this.timeout = timeout;
         this.http = HttpClient.newBuilder()
@@ -176,8 +181,12 @@ final class SimpleIndex {
             synchronized (fetched) {
                 fetched.add(cur.toString());
             }
-            HttpRequest req = HttpRequest.newBuilder(cur).timeout(timeout).header("Accept", accept)
-                    .header("User-Agent", "cordon-installer").GET().build();
+            HttpRequest.Builder rb = HttpRequest.newBuilder(withoutUserInfo(cur)).timeout(timeout).header("Accept", accept)
+                    .header("User-Agent", "cordon-installer").GET();
+            if (authorization != null) {
+                rb.header("Authorization", authorization);
+            }
+            HttpRequest req = rb.build();
             HttpResponse<InputStream> r = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
             int s = r.statusCode();
             if (s == 301 || s == 302 || s == 303 || s == 307 || s == 308) {
@@ -190,6 +199,17 @@ final class SimpleIndex {
                 continue;
             }
             return r;
+        }
+    }
+
+    private static URI withoutUserInfo(URI u) {
+        if (u.getRawUserInfo() == null) {
+            return u;
+        }
+        try {
+            return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), u.getQuery(), u.getFragment());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("bad URL " + InstallDecisions.redact(u), e);
         }
     }
 
@@ -341,9 +361,5 @@ final class SimpleIndex {
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
-    }
-
-    static Iterator<String> none() {
-        return List.<String>of().iterator();
     }
 }

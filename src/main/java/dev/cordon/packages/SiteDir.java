@@ -1,6 +1,5 @@
 package dev.cordon.packages;
 
-import dev.cordon.decision.InstallDecisions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -312,9 +311,5 @@ final class SiteDir {
                 }
             }
         }
-    }
-
-    static String normalize(String name) {
-        return InstallDecisions.normalize(name);
     }
 }

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Enumeration;
@@ -311,10 +310,6 @@ final class WheelArchive implements Closeable {
 
     private static String csvCell(String s) {
         return s.indexOf(',') >= 0 || s.indexOf('"') >= 0 ? '"' + s.replace("\"", "\"\"") + '"' : s;
-    }
-
-    static MessageDigest sha() {
-        return SimpleIndex.sha();
     }
 
     @Override

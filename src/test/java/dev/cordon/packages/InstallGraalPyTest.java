@@ -216,6 +216,30 @@ class InstallGraalPyTest {
     }
 
     @Test
+    void indexCredentialsAreSentToTheIndexOnlyAndNeverShownToTheGuest() throws Exception {
+        index.log.clear();
+        index.auth.clear();
+        String url = index.url().replace("http://", "http://cordon:s3cret-token@");
+        Policy p = policy("allow_install: true\napproved_packages: [cordon-gamma]\nindex_url: \"" + url + "\"", "");
+        try (Sandbox sb = Sandbox.builder().policy(p).workspaceRoot(root.resolve("cred")).poolSize(0).build();
+             Session s = sb.openSession("cred")) {
+            ExecResult r = s.exec("""
+                    import subprocess
+                    for argv in (['pip', 'install', 'cordon-gamma'], ['pip', 'install', '-i', 'http://x/simple', 'y'],
+                                 ['pip', '--version']):
+                        r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                        print(r.stdout)
+                    """);
+            assertTrue(r.stdout().contains("Successfully installed cordon-gamma-1.0"), r::toString);
+            assertFalse(r.toString().contains("s3cret"), r::toString);
+            assertTrue(r.stdout().contains("http://***@127.0.0.1:"), r.stdout());
+            String basic = "Basic " + java.util.Base64.getEncoder().encodeToString("cordon:s3cret-token".getBytes());
+            assertFalse(index.auth.isEmpty());
+            assertTrue(index.auth.stream().allMatch(basic::equals), index.auth::toString);
+        }
+    }
+
+    @Test
     void notApprovedNameIsRefusedWithoutAnyRequest() throws Exception {
         index.log.clear();
         Policy p = policy(approved("cordon-alpha", "cordon-beta"), "");

@@ -33,6 +33,8 @@ final class TestIndex implements AutoCloseable {
 
     private final HttpServer server;
     final List<String> log = new CopyOnWriteArrayList<>();
+    /** The Authorization header of each request ("" when none). */
+    final List<String> auth = new CopyOnWriteArrayList<>();
     final AtomicInteger connections = new AtomicInteger();
     private final Map<String, List<Wheel>> projects = new LinkedHashMap<>();
     private final Map<String, String> extraFiles = new LinkedHashMap<>();
@@ -76,6 +78,8 @@ final class TestIndex implements AutoCloseable {
         connections.incrementAndGet();
         String path = ex.getRequestURI().getPath();
         log.add(ex.getRequestMethod() + " " + path);
+        String a = ex.getRequestHeaders().getFirst("Authorization");
+        auth.add(a == null ? "" : a);
         try (ex) {
             if (path.startsWith("/simple/") && path.endsWith("/") && path.length() > "/simple/".length()) {
                 String name = path.substring("/simple/".length(), path.length() - 1);
