@@ -24,7 +24,8 @@ cordon_find_java() {
 # Debian packages for the native tier (bubblewrap, libseccomp) and its Python packages.
 # Installed only when missing, and only when we can (root or passwordless sudo); otherwise we say
 # what is missing and go on: the native tier refuses to run without them (it never runs unsandboxed).
-CORDON_DEBIAN_PACKAGES=(bubblewrap libseccomp2 python3 python3-numpy python3-pandas python3-matplotlib socat)
+CORDON_DEBIAN_PACKAGES=(bubblewrap libseccomp2 e2fsprogs mount python3 python3-pip python3-numpy python3-pandas
+  python3-matplotlib python3-seaborn python3-openpyxl python3-requests python3-bs4 python3-yaml python3-pytest)
 
 cordon_install_packages() {
   local missing=() p

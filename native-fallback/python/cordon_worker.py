@@ -9,6 +9,8 @@
 #   host -> worker  {"op":"exec", "id":N, "code":..., "stdin":b64|null, "marker":hex, "fresh":bool}
 #   worker -> host  {"op":"exec?", "exe":..., "children":n, "phase":"call"|"idle"}   a process start
 #   host -> worker  {"allow":bool, "errno":n, "message":...}
+#   worker -> host  {"op":"pip", "argv":[...], "cwd":...}     a pip command (config "pip": true)
+#   host -> worker  {"handled":bool, "exit":n, "stdout":..., "stderr":...}
 #   worker -> host  {"op":"done", "id":N, "status":"ok"|"error"|"stopped", "error":{type,message,traceback,errno}}
 # Guest stdout/stderr are the process's fd 1 and 2, read by the host; after each call the worker
 # writes the call's marker to both so the host knows where the call's output ends.
@@ -19,13 +21,16 @@
 
 import base64
 import ctypes
+import importlib
 import io
 import json
 import linecache
 import os
 import signal
 import socket
+import re
 import struct
+import subprocess
 import sys
 import threading
 import traceback
@@ -169,6 +174,126 @@ def _exec_hook(event, args):
         raise (BlockingIOError if err == 11 else PermissionError)(err, reply.get('message', 'blocked'))
 
 
+# ---- pip: served by Cordon's installer on the host -----------------------------------------------
+#
+# pip never runs in the sandbox. A pip command started through subprocess (and so os.popen and
+# asyncio) or os.system is handed to the host, which decides it against the policy's
+# approved_packages and index_url, installs into the session's site directory, and answers with
+# the output and exit status the command should have. The guest gets a finished Popen (its pipes
+# carry that output) without any process being started. This is a convenience, not a boundary:
+# guest code that bypasses it only reaches the ordinary process gate, where pip is just a command.
+
+_PIP = re.compile(r'pip(3(\.[0-9]{1,2})?)?$')
+_PY = re.compile(r'python(3(\.[0-9]{1,2})?)?$')
+# pid_max is at most 2**22: a served command gets a pid no process can have (os.kill on it: ESRCH).
+_NO_PID = 2 ** 22 + 1
+
+
+def _argv_of(args, executable, shell):
+    if isinstance(args, (str, bytes, os.PathLike)):
+        argv = [os.fsdecode(args)]
+    else:
+        argv = [os.fsdecode(a) for a in args]
+    if shell:
+        return ['/bin/sh', '-c'] + argv
+    if executable is not None and argv:
+        argv[0] = os.fsdecode(executable)
+    return argv
+
+
+def _maybe_pip(argv):
+    """A cheap filter; the host parses the command exactly and may still say it is not pip."""
+    if not argv:
+        return False
+    name = os.path.basename(argv[0])
+    if _PIP.match(name):
+        return True
+    if _PY.match(name):
+        return 'pip' in argv[1:6] or '-mpip' in argv[1:6]
+    if name in ('sh', 'bash', 'dash') and len(argv) >= 3 and argv[1] == '-c':
+        return 'pip' in argv[2]
+    return False
+
+
+def _ask_pip(argv, cwd):
+    with _ctl_lock:
+        if not _in_call:
+            raise PermissionError(13, 'Cordon: no process starts outside a call')
+        _send({'op': 'pip', 'argv': argv, 'cwd': os.fsdecode(cwd) if cwd else os.getcwd()})
+        reply = _recv()
+    if reply is None:
+        raise PermissionError(13, 'Cordon: the host is gone')
+    if not reply.get('handled'):
+        return None
+    # New files in a sys.path directory: make the next import look again.
+    importlib.invalidate_caches()
+    return reply
+
+
+def _write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
+
+
+def _feed(fd, data):
+    try:
+        _write_all(fd, data)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+_execute_child = subprocess.Popen._execute_child
+_system = os.system
+
+
+def _served_execute_child(self, args, executable, *rest):
+    # CPython 3.11 POSIX signature: preexec_fn, close_fds, pass_fds, cwd, env, startupinfo,
+    # creationflags, shell, p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite, ...
+    cwd, shell = rest[3], rest[7]
+    p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite = rest[8:14]
+    argv = _argv_of(args, executable, shell)
+    reply = _ask_pip(argv, cwd) if _maybe_pip(argv) else None
+    if reply is None:
+        return _execute_child(self, args, executable, *rest)
+    out = reply.get('stdout', '').encode('utf-8')
+    err = reply.get('stderr', '').encode('utf-8')
+    if errwrite != -1 and errwrite == c2pwrite:
+        out, err = out + err, b''
+    for data, fd, std in ((out, c2pwrite, 1), (err, errwrite, 2)):
+        if not data:
+            continue
+        if fd == -1:
+            (sys.stdout if std == 1 else sys.stderr).flush()
+            _write_all(std, data)
+        else:
+            # A thread, so output larger than a pipe buffer cannot block before the guest reads.
+            threading.Thread(target=_feed, args=(os.dup(fd), data), daemon=True, name='cordon-pip').start()
+    self._close_pipe_fds(p2cread, p2cwrite, c2pread, c2pwrite, errread, errwrite)
+    self.pid = _NO_PID
+    self.returncode = reply.get('exit', 1)
+    self._child_created = False
+
+
+def _served_system(command):
+    argv = ['/bin/sh', '-c', os.fsdecode(command)]
+    reply = _ask_pip(argv, None) if _maybe_pip(argv) else None
+    if reply is None:
+        return _system(command)
+    for data, std in ((reply.get('stdout', ''), 1), (reply.get('stderr', ''), 2)):
+        if data:
+            (sys.stdout if std == 1 else sys.stderr).flush()
+            _write_all(std, data.encode('utf-8'))
+    return (reply.get('exit', 1) & 0xff) << 8
+
+
+def _serve_pip():
+    subprocess.Popen._execute_child = _served_execute_child
+    os.system = _served_system
+
+
 # ---- egress bridge: 127.0.0.1:PORT -> the host proxy's unix socket -----------------------------
 
 def _pump(src, dst):
@@ -304,6 +429,13 @@ def main():
     workspace = cfg['workspace']
     os.chdir(workspace)
     sys.path.insert(0, workspace)
+    site = cfg.get('site')
+    if site:
+        # Installed packages come before the host's (as a user site would), after the stdlib.
+        at = next((i for i, p in enumerate(sys.path) if p.endswith(('dist-packages', 'site-packages'))), len(sys.path))
+        sys.path.insert(at, site)
+    if cfg.get('pip'):
+        _serve_pip()
     _send({'op': 'ready', 'pid': os.getpid(), 'python': sys.version.split()[0]})
     # Warm the packages the policy preinstalls while the host is not waiting for us yet: the first
     # call then finds them in sys.modules. A failure here is not the guest's problem.

@@ -19,6 +19,9 @@ import dev.cordon.net.EgressLog;
 import dev.cordon.net.NetworkGate;
 import dev.cordon.net.Resolver;
 import dev.cordon.policy.NetworkPolicy;
+import dev.cordon.packages.Installer;
+import dev.cordon.packages.PackageCheck;
+import dev.cordon.packages.PackageSites;
 import dev.cordon.policy.Policy;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -39,19 +42,25 @@ final class Gates {
 
     private Gates() { }
 
-    /** What the pool's contexts must have in common for this policy. */
+    /**
+     * What the pool's contexts must have in common for this policy. The Python path holds the
+     * session's site directory (installs) and the curated copy of the preinstalled packages
+     * ({@link PackageSites}).
+     */
     static ContextShape shape(Policy p) {
         // Host sockets stay on whenever the network gate's hooks are active, even for a deny-all
         // policy: the gate then refuses each connection with a PermissionError, and asyncio's
         // socketpair emulation keeps working. Without the hooks they are off (fail closed).
-        return new ContextShape(List.of(), NetworkGate.available(), environment(p));
+        return new ContextShape(PackageSites.graalpyPythonPath(p), NetworkGate.available(), environment(p));
     }
 
     /** The guest's whole environment: nothing of the host's leaks in. */
     static Map<String, String> environment(Policy p) {
         String ws = p.filesystem().workspaceDir();
-        return Map.of("HOME", ws, "PWD", ws, "TMPDIR", "/tmp", "LANG", "C.UTF-8", "PATH", "/usr/local/bin:/usr/bin:/bin",
-                "PYTHONDONTWRITEBYTECODE", "1");
+        Map<String, String> env = new java.util.HashMap<>(Map.of("HOME", ws, "PWD", ws, "TMPDIR", "/tmp", "LANG",
+                "C.UTF-8", "PATH", "/usr/local/bin:/usr/bin:/bin", "PYTHONDONTWRITEBYTECODE", "1"));
+        env.putAll(PackageSites.graalpyEnvironment(p)); // e.g. PYTHONTZPATH when a package needs tz data
+        return Map.copyOf(env);
     }
 
     /**
@@ -62,10 +71,14 @@ final class Gates {
      * @param nativeFailure  why the native tier could not start when the policy needs it, else null
      * @param processesRun   how many processes the process gate started (the filesystem gate's
      *                       byte count must be refreshed after they ran)
+     * @param installer      serves guest code's pip commands in both tiers (packages)
+     * @param packagesFailure why {@code packages.python.preinstalled} cannot be provided, else null
+     *                       (then no call runs: fail closed, like a missing native tier)
      */
     record Bound(Policy policy, WorkspaceFileSystem fileSystem, Audit audit, SessionGates gates, NetworkGate network,
             NativeWorkspace nativeWorkspace, NativeProcessHandler nativeProcesses, NativeSession nativeSession,
-            String nativeFailure, AtomicInteger processesRun) implements AutoCloseable {
+            String nativeFailure, AtomicInteger processesRun, Installer installer, String packagesFailure)
+            implements AutoCloseable {
 
         /** Closes in dependency order: the engine, the process gate, the filesystem gate, then the workspace mount. */
         @Override
@@ -110,6 +123,10 @@ final class Gates {
         String failure = null;
         WorkspaceFileSystem fs = null;
         NetworkGate net = null;
+        // Cheap (presence on the host, cached per JVM); cordon policy check runs the full import check.
+        PackageCheck.Report packages = PackageCheck.quick(p);
+        String packagesFailure = packages.ok() ? null : packages.failure();
+        Installer[] installer = new Installer[1];
         try {
             if (nativeEngine || p.subprocess().allow()) {
                 // The native workspace may mount a size-bounded image over the host directory: it
@@ -122,8 +139,21 @@ final class Gates {
                                 egressHost == null ? null : proxyLog(egressHost, name));
                     }
                     nph = new NativeProcessHandler(p, nws, audit, out, err);
-                    if (nativeEngine) {
-                        ns = NativeSession.create(name, p, nws, audit);
+                    if (nativeEngine && packagesFailure == null) {
+                        // The worker hands guest pip commands to the installer, made below (before any call).
+                        ns = NativeSession.create(name, p, nws, audit, new dev.cordon.nativetier.PipService() {
+                            public String siteDirectory() {
+                                return Installer.siteDir(p);
+                            }
+
+                            public boolean handles(List<String> argv) {
+                                return installer[0] != null && installer[0].handles(argv);
+                            }
+
+                            public Result run(List<String> argv, String cwd, dev.cordon.decision.DenialSink sink) {
+                                return installer[0] == null ? null : installer[0].run(argv, cwd, sink);
+                            }
+                        });
                     }
                 } catch (NativeTierUnavailableException e) {
                     failure = e.getMessage();
@@ -139,14 +169,23 @@ final class Gates {
                     protectedFiles.add(f);
                 }
             }
-            fs = WorkspaceFileSystem.create(
-                    new WorkspaceLayout(p.filesystem(), ws.host(), hostTmp, protectedFiles, List.of()), audit);
-            AtomicInteger started = new AtomicInteger();
-            ProcessHandler processes = processGate(p, audit, nph, failure, started);
+            fs = WorkspaceFileSystem.create(new WorkspaceLayout(p.filesystem(), ws.host(), hostTmp, protectedFiles,
+                    PackageSites.readOnlyDirs(p)), audit);
             WorkspaceFileSystem gate = fs;
+            // Native sandboxes write behind the gate: recount before an install checks the quota.
+            installer[0] = new Installer(p, fs, nativeEngine ? () -> {
+                gate.rescan();
+                return gate.usedBytes();
+            } : fs::usedBytes, audit);
+            AtomicInteger started = new AtomicInteger();
+            ProcessHandler processes = pipFirst(installer[0], audit, out, err, processGate(p, audit, nph, failure, started));
+            boolean pythonPath = !shape(p).pythonPath().isEmpty();
             NetworkGate network = net;
             SessionGates gates = new SessionGates(fs, processes,
                     c -> {
+                        if (pythonPath) {
+                            refreshImportCaches(c);
+                        }
                         if (network != null) {
                             network.attach(c);
                         }
@@ -157,7 +196,7 @@ final class Gates {
                         }
                     },
                     ws::outputs, fs::resetForFreshCall, fs::usedBytes);
-            return new Bound(p, gate, audit, gates, net, nws, nph, ns, failure, started);
+            return new Bound(p, gate, audit, gates, net, nws, nph, ns, failure, started, installer[0], packagesFailure);
         } catch (IOException e) {
             closeQuietly(ns, nph, net, fs, nws);
             throw new UncheckedIOException("cannot prepare session " + name + ": " + e.getMessage(), e);
@@ -165,6 +204,29 @@ final class Gates {
             closeQuietly(ns, nph, net, fs, nws);
             throw e;
         }
+    }
+
+    /**
+     * pip commands (pip, pip3, python -m pip, sh -c "pip ...") are served by Cordon's installer
+     * before the process gate sees them: no pip runs in a sandbox, and approved_packages/index_url
+     * decide, not allowed_commands. Everything else goes to {@code next}.
+     */
+    private static ProcessHandler pipFirst(Installer installer, Audit audit, Supplier<OutputStream> out,
+            Supplier<OutputStream> err, ProcessHandler next) {
+        return command -> {
+            Process p = installer.start(command, audit, out, err);
+            return p != null ? p : next.start(command);
+        };
+    }
+
+    /**
+     * A pooled context was warmed before its session's filesystem was bound, so Python remembered
+     * the Python-path directories as missing ({@code sys.path_importer_cache[dir] = None}) and would
+     * never look there. Forget that when the context is bound (measured: without it the
+     * preinstalled packages do not import).
+     */
+    private static void refreshImportCaches(org.graalvm.polyglot.Context c) {
+        c.eval("python", "__import__('importlib').invalidate_caches()");
     }
 
     /**

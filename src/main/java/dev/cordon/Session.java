@@ -87,7 +87,13 @@ public final class Session implements AutoCloseable {
             hostChanged = false;
         }
         ExecResult r;
-        if (gates.nativeSession() != null) {
+        if (gates.packagesFailure() != null) {
+            // Fail closed: the policy promises packages this host cannot provide; nothing ran.
+            r = new ExecResult(ExecResult.Status.ERROR, null, "", "", false,
+                    new ExecResult.Error("PackagesUnavailable", gates.packagesFailure(), null), java.util.List.of(),
+                    workspace.outputs(), dev.cordon.nativetier.EngineChoice.useNative(gates.policy()) ? "native" : "graalpy",
+                    name, new ExecResult.Timing(0, 0));
+        } else if (gates.nativeSession() != null) {
             r = gates.nativeSession().exec(code, stdin);
         } else if (gates.nativeFailure() != null && dev.cordon.nativetier.EngineChoice.useNative(gates.policy())) {
             // Fail closed: the policy wants the native engine and it cannot run here; nothing ran.
@@ -103,7 +109,8 @@ public final class Session implements AutoCloseable {
             processesSeen = ran;
             gates.fileSystem().rescan();
         }
-        return r;
+        // The time of each pip install the call made (Cordon's installer), for the caller.
+        return r.withNotices(gates.installer().drainNotices());
     }
 
     private java.io.OutputStream childStdout() {

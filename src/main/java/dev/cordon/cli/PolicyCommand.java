@@ -24,8 +24,10 @@ final class PolicyCommand implements Runnable {
 
     @Command(name = "check", mixinStandardHelpOptions = true,
             description = {"Validates FILE and prints the effective policy (defaults filled in), warnings where it",
-                    "loosens something, and the knobs it sets that Cordon does not enforce yet.",
-                    "Exit 0 when the policy is valid; 2 with file:line:column errors when it is not."})
+                    "loosens something, the knobs it sets that Cordon does not enforce yet, and whether each",
+                    "preinstalled package imports in the tier that will run it.",
+                    "Exit 0 when the policy is valid; 2 with file:line:column errors when it is not, or when a",
+                    "preinstalled package is missing (the error names the Debian package to install)."})
     static final class Check implements Callable<Integer> {
         @Parameters(paramLabel = "FILE", description = "The policy file (openclaw.exec.yaml schema).")
         Path file;
@@ -41,6 +43,13 @@ final class PolicyCommand implements Runnable {
             }
             System.out.println("# " + file + ": valid.");
             System.out.print(PolicyReport.of(p).text());
+            // Preinstalled packages must be importable in the tier that will run the policy.
+            dev.cordon.packages.PackageCheck.Report packages = dev.cordon.packages.PackageCheck.check(p);
+            System.out.print(packages.text());
+            if (!packages.ok()) {
+                System.err.println("# " + file + ": packages.python.preinstalled: " + String.join("; ", packages.errors()));
+                return ExitCodes.USAGE;
+            }
             return ExitCodes.OK;
         }
     }

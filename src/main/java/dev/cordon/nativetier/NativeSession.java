@@ -85,11 +85,17 @@ public final class NativeSession implements AutoCloseable {
     private final List<String> execAllow;
     private final List<String> masked;
     private final List<String> preload;
+    /** Serves guest pip commands (Cordon's installer), or null: then pip is an ordinary command. */
+    private final PipService pip;
     private Worker worker;
     private int calls;
     private boolean closed;
 
     private NativeSession(String name, Policy policy, NativeWorkspace ws, boolean owns, DenialSink sink) {
+        this(name, policy, ws, owns, sink, null);
+    }
+
+    private NativeSession(String name, Policy policy, NativeWorkspace ws, boolean owns, DenialSink sink, PipService pip) {
         this.name = Objects.requireNonNull(name, "name");
         this.policy = Objects.requireNonNull(policy, "policy");
         this.ws = ws;
@@ -99,6 +105,7 @@ public final class NativeSession implements AutoCloseable {
         this.masked = HostLayout.masksFor(policy.subprocess().blockedCommands(), policy.subprocess().allowedCommands(),
                 ws.tier().config().python());
         this.preload = EngineChoice.preloadModules(policy);
+        this.pip = pip;
     }
 
     /**
@@ -134,8 +141,19 @@ public final class NativeSession implements AutoCloseable {
     /** A session on a workspace shared with the session's {@link NativeProcessHandler}; it does not close it. */
     public static NativeSession create(String name, Policy policy, NativeWorkspace ws, DenialSink sink)
             throws IOException {
+        return create(name, policy, ws, sink, null);
+    }
+
+    /**
+     * {@link #create(String, Policy, NativeWorkspace, DenialSink)} whose guest pip commands
+     * ({@code subprocess} / {@code os.system} / {@code os.popen} running {@code pip ...} or
+     * {@code python -m pip ...}) are served by {@code pip} on the host, and whose {@code sys.path}
+     * holds the session's site directory ({@link PipService#siteDirectory()}).
+     */
+    public static NativeSession create(String name, Policy policy, NativeWorkspace ws, DenialSink sink, PipService pip)
+            throws IOException {
         ws.tier().requireAvailable();
-        NativeSession s = new NativeSession(name, policy, ws, false, sink);
+        NativeSession s = new NativeSession(name, policy, ws, false, sink, pip);
         s.start();
         return s;
     }
@@ -337,6 +355,10 @@ public final class NativeSession implements AutoCloseable {
                 cfg.put("proxy_port", port);
                 var pre = cfg.putArray("preload");
                 preload.forEach(pre::add);
+                if (pip != null) {
+                    cfg.put("pip", true);
+                    cfg.put("site", pip.siteDirectory());
+                }
                 w.send(cfg);
                 JsonNode ready = w.read();
                 if (ready == null || !"ready".equals(ready.path("op").asText())) {
@@ -537,6 +559,7 @@ public final class NativeSession implements AutoCloseable {
                     }
                     switch (f.path("op").asText()) {
                         case "exec?" -> send(decideExec(f, blocked));
+                        case "pip" -> send(servePip(f, blocked));
                         case "done" -> done = f;
                         default -> { } // unknown frames are ignored (a guest writing to the socket)
                     }
@@ -600,6 +623,23 @@ public final class NativeSession implements AutoCloseable {
             } catch (IOException e) {
                 // already closed
             }
+        }
+
+        /** A pip command of guest code: the installer runs it on the host; the worker plays its output. */
+        private ObjectNode servePip(JsonNode f, List<Decision.Deny> blocked) {
+            ObjectNode reply = JSON.createObjectNode();
+            List<String> argv = new ArrayList<>();
+            for (JsonNode a : f.path("argv")) {
+                argv.add(a.asText());
+            }
+            PipService.Result r = pip == null ? null : pip.run(argv, f.path("cwd").asText(null), d -> report(d, blocked));
+            reply.put("handled", r != null);
+            if (r != null) {
+                reply.put("exit", r.exitCode());
+                reply.put("stdout", r.stdout());
+                reply.put("stderr", r.stderr());
+            }
+            return reply;
         }
 
         private ObjectNode decideExec(JsonNode f, List<Decision.Deny> blocked) {

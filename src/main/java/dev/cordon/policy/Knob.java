@@ -35,13 +35,13 @@ public enum Knob {
             "no bodies are logged", p -> p.logging().logBodies()),
 
     // packages
-    PACKAGES_PREINSTALLED("packages.python.preinstalled", Status.NOT_YET, "packages",
+    PACKAGES_PREINSTALLED("packages.python.preinstalled", Status.ENFORCED, "packages",
             "only the standard library is provided", p -> p.packages().python().preinstalled()),
-    PACKAGES_ALLOW_INSTALL("packages.python.allow_install", Status.NOT_YET, "packages",
+    PACKAGES_ALLOW_INSTALL("packages.python.allow_install", Status.ENFORCED, "packages",
             "installs are refused", p -> p.packages().python().allowInstall()),
-    PACKAGES_APPROVED("packages.python.approved_packages", Status.NOT_YET, "packages",
+    PACKAGES_APPROVED("packages.python.approved_packages", Status.ENFORCED, "packages",
             "installs are refused", p -> p.packages().python().approvedPackages()),
-    PACKAGES_INDEX_URL("packages.python.index_url", Status.NOT_YET, "packages",
+    PACKAGES_INDEX_URL("packages.python.index_url", Status.ENFORCED, "packages",
             "installs are refused", p -> p.packages().python().indexUrl()),
 
     // filesystem
