@@ -12,17 +12,23 @@ import org.junit.jupiter.api.Test;
 /** Each limit ends the call with status limit and its name, within a bounded time; the session goes on. */
 class LimitsTest {
 
+    /** CPU, memory and output limits, with a wall clock far enough away that a loaded machine cannot hit it first. */
     static Sandbox sandbox;
+    /** The wall clock, with CPU to spare. */
+    static Sandbox wallSandbox;
 
     @BeforeAll
     static void start() {
-        Policy p = Policy.DEFAULT.withResources(new ResourcesPolicy(128, 1, 1, 1, 3));
-        sandbox = Sandbox.builder().policy(p).poolSize(0).build();
+        sandbox = Sandbox.builder().policy(Policy.DEFAULT.withResources(new ResourcesPolicy(128, 1, 1, 1, 120)))
+                .poolSize(0).build();
+        wallSandbox = Sandbox.builder().policy(Policy.DEFAULT.withResources(new ResourcesPolicy(128, 60, 1, 1, 3)))
+                .poolSize(0).build();
     }
 
     @AfterAll
     static void stop() {
         sandbox.close();
+        wallSandbox.close();
     }
 
     private static void assertNextCallWorks(Session s) {
@@ -39,7 +45,7 @@ class LimitsTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(ExecResult.Status.LIMIT, r.status(), r::toString);
         assertEquals(ExecResult.Limit.CPU, r.limit());
-        assertTrue(ms < 10_000, "took " + ms + " ms");
+        assertTrue(ms < 60_000, "took " + ms + " ms (a liveness bound, not a speed target)");
         assertTrue(r.timing().cpuMs() >= 900, "cpu " + r.timing());
         assertTrue(r.error().message().contains("max_cpu_seconds"), r.error()::message);
         assertNextCallWorks(s);
@@ -47,13 +53,13 @@ class LimitsTest {
 
     @Test
     void sleepHitsWallClock() {
-        Session s = sandbox.openSession("wall");
+        Session s = wallSandbox.openSession("wall");
         long t0 = System.nanoTime();
         ExecResult r = s.exec("import time\ntime.sleep(3600)\n");
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(ExecResult.Status.LIMIT, r.status(), r::toString);
         assertEquals(ExecResult.Limit.WALL, r.limit());
-        assertTrue(ms >= 2900 && ms < 10_000, "took " + ms + " ms");
+        assertTrue(ms >= 2900 && ms < 60_000, "took " + ms + " ms");
         assertNextCallWorks(s);
     }
 
@@ -67,7 +73,7 @@ class LimitsTest {
                         pass
                 for _ in range(2):
                     threading.Thread(target=spin, daemon=True).start()
-                time.sleep(2.5)
+                time.sleep(60)  # only the spinning threads use CPU; the limit must still end the call
                 print('main thread woke up')
                 """);
         // The main thread only sleeps: the CPU is all in the guest's threads, and it still counts.
@@ -85,7 +91,7 @@ class LimitsTest {
         long ms = (System.nanoTime() - t0) / 1_000_000;
         assertEquals(ExecResult.Status.LIMIT, r.status(), r::toString);
         assertEquals(ExecResult.Limit.MEMORY, r.limit(), r::toString);
-        assertTrue(ms < 15_000, "took " + ms + " ms");
+        assertTrue(ms < 60_000, "took " + ms + " ms (a liveness bound, not a speed target)");
         s.exec("x = None");
         assertNextCallWorks(s);
     }

@@ -73,7 +73,7 @@ final class ServeClient implements AutoCloseable {
     @Override
     public void close() throws Exception {
         in.close();
-        if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
             process.destroyForcibly();
         }
     }

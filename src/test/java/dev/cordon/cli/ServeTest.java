@@ -123,7 +123,7 @@ class ServeTest {
         ServeClient s = new ServeClient(other, "--pool", "0", "--workspace-root", other.resolve("ws").toString());
         s.exec(1, "a", "print('bye')");
         s.close();
-        assertTrue(s.process.waitFor(30, TimeUnit.SECONDS));
+        assertTrue(s.process.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, s.process.exitValue());
         JsonNode r = s.next(5);
         assertEquals("bye\n", r.get("stdout").asText(), "the accepted call answered before exit");
