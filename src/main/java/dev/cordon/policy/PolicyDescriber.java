@@ -122,13 +122,24 @@ public final class PolicyDescriber {
             bullet(b, "Installing packages is not possible" + (pre.isEmpty() ? "; solve tasks with the standard"
                     + " library." : "."));
         } else {
+            // Credentials in index_url are for the installer, never for the agent's prompt.
             String from = py.indexUrl() != null && enforced.test(Knob.PACKAGES_INDEX_URL)
-                    ? " from " + py.indexUrl() : "";
-            bullet(b, py.approvedPackages().isEmpty()
-                    ? "You may install packages" + from + " when you need them."
-                    : "You may install only these packages" + from + ": " + String.join(", ", py.approvedPackages())
-                            + ". Any other install is blocked.");
+                    ? " from " + withoutCredentials(py.indexUrl()) : "";
+            bullet(b, (py.approvedPackages().isEmpty()
+                    ? "You may install packages" + from + " when you need them"
+                    : "You may install only these packages" + from + ": " + String.join(", ", py.approvedPackages()))
+                    + ", with `pip install NAME` (run as a subprocess, e.g. subprocess.run([\"pip\", \"install\", \"NAME\"]));"
+                    + " they are importable right after. Any other install is blocked."
+                    + (p.filesystem().persistAcrossCalls() ? "" : " Installed packages last for one call only."));
         }
+    }
+
+    private static String withoutCredentials(java.net.URI u) {
+        if (u.getRawUserInfo() == null) {
+            return u.toString();
+        }
+        return u.getScheme() + "://" + u.getHost() + (u.getPort() > 0 ? ":" + u.getPort() : "")
+                + (u.getRawPath() == null ? "" : u.getRawPath());
     }
 
     private static void commands(Policy p, Predicate<Knob> enforced, StringBuilder b) {

@@ -121,11 +121,16 @@ class PolicyDescriberTest {
         String t = all(parse("execution: {sandbox: {packages: {python: {allow_install: true,"
                 + " approved_packages: [plotly, seaborn], index_url: 'https://pypi.org/simple/'}}}}"));
         has(t, "Only the Python standard library is available.",
-                "You may install only these packages from https://pypi.org/simple/: plotly, seaborn. Any other install"
-                        + " is blocked.");
+                "You may install only these packages from https://pypi.org/simple/: plotly, seaborn, with `pip install NAME`",
+                "Any other install is blocked.", "Installed packages last for one call only.");
         lacks(t, "not possible");
         String any = all(parse("execution: {sandbox: {packages: {python: {allow_install: true}}}}"));
-        has(any, "You may install packages when you need them.");
+        has(any, "You may install packages when you need them, with `pip install NAME`");
+        // Credentials in index_url never reach the agent.
+        String secret = all(parse("execution: {sandbox: {filesystem: {persist_across_calls: true}, packages: {python: "
+                + "{allow_install: true, approved_packages: [plotly], index_url: 'https://user:s3cret@pkgs.example/simple/'}}}}"));
+        has(secret, "from https://pkgs.example/simple/: plotly");
+        lacks(secret, "s3cret", "last for one call only");
     }
 
     @Test
