@@ -38,6 +38,7 @@ public final class Session implements AutoCloseable {
         this.hostTmp = createTmp(workspace.host(), name);
         this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         this.guest = new GuestSession(name, policy, pool, gates.gates(), gates.audit());
+        gates.audit().sessionOpened(policy, gates.nativeSession() != null);
     }
 
     /**
@@ -103,6 +104,7 @@ public final class Session implements AutoCloseable {
             processesSeen = ran;
             gates.fileSystem().rescan();
         }
+        gates.audit().callEnded(r);
         return r;
     }
 
@@ -143,12 +145,14 @@ public final class Session implements AutoCloseable {
         gates = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         processesSeen = 0;
         guest.rebind(newPolicy, pool, gates.gates(), gates.audit());
+        gates.audit().reloaded(newPolicy);
     }
 
     @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            gates.audit().sessionClosed();
             guest.close();
             gates.close();
             Workspace.deleteTree(hostTmp);
