@@ -406,7 +406,7 @@ final class Changes {
 
     // ------------------------------------------------------------------ policies
 
-    /** The user's policy with the changes: what the printed additions mean (placeholders left out). */
+    /** The user's policy with the changes: what the printed additions mean. */
     Policy proposed() {
         return apply(false);
     }
@@ -422,11 +422,9 @@ final class Changes {
     private Policy apply(boolean shadow) {
         List<NetworkPolicy.AllowEntry> list = new ArrayList<>(real.network().allowlist());
         for (Entry e : entries.values()) {
-            if (e.placeholder && !shadow) {
-                continue;
-            }
-            list.add(new NetworkPolicy.AllowEntry(e.domain, e.cidr == null ? null : Cidr.parse(e.cidr),
-                    e.placeholder ? List.of() : List.copyOf(e.ports)));
+            // A name only looked up: every port while learning; proposed with 443, marked as a guess.
+            List<Integer> ports = !e.placeholder ? List.copyOf(e.ports) : shadow ? List.of() : List.of(443);
+            list.add(new NetworkPolicy.AllowEntry(e.domain, e.cidr == null ? null : Cidr.parse(e.cidr), ports));
         }
         NetworkPolicy net = new NetworkPolicy(mode == NetworkPolicy.Mode.RESTRICTED && list.isEmpty()
                 ? real.network().mode() : mode, list, allowListen);

@@ -362,6 +362,39 @@ class AuditLogTest {
         }
     }
 
+    /** A guest in a denial loop: the files get a bounded number of lines per call and one count. */
+    @Test
+    void denialsPerCallAreWrittenUpToABoundThenCounted() throws Exception {
+        try (Sandbox sb = Sandbox.builder().policy(policy("info", true, false)).workspaceRoot(root.resolve("flood"))
+                .poolSize(0).build()) {
+            Session s = sb.openSession("flood");
+            ExecResult r = s.exec("""
+                    n = 0
+                    for i in range(1500):
+                        try:
+                            open('/etc/flood-%d' % i)
+                        except OSError:
+                            n += 1
+                    print(n)
+                    """);
+            assertEquals("1500\n", r.stdout(), r::toString);
+            assertEquals(Audit.MAX_BLOCKED_PER_CALL, r.blocked().size());
+            List<String> lines = Files.readAllLines(s.workspace().resolve("sandbox.log"));
+            assertEquals(Audit.MAX_WRITTEN_PER_CALL, lines.stream().filter(l -> l.contains("[BLOCKED]")).count());
+            assertTrue(lines.stream().anyMatch(l -> l.contains("[WARN] suppressed=500 call=1:")), String.join("\n",
+                    lines.subList(Math.max(0, lines.size() - 3), lines.size())));
+            List<JsonNode> events = events(s.workspace().resolve("logs/audit.jsonl"));
+            assertEquals(Audit.MAX_WRITTEN_PER_CALL, events.stream().filter(e -> e.get("event").asText().equals("deny")).count());
+            JsonNode last = events.getLast();
+            assertEquals("suppressed", last.get("event").asText());
+            assertEquals(500, last.get("count").asInt());
+            // The next call starts a fresh bound.
+            s.exec("open('/etc/hosts', 'a')");
+            assertTrue(Files.readAllLines(s.workspace().resolve("sandbox.log")).getLast()
+                    .endsWith("[BLOCKED] filesystem=write path=/etc/hosts policy=filesystem.workspace_only"));
+        }
+    }
+
     static List<String> listNames(Path dir) throws IOException {
         try (var st = Files.list(dir)) {
             return st.map(p -> p.getFileName().toString()).sorted().toList();
