@@ -14,23 +14,26 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "audit", mixinStandardHelpOptions = true,
-        description = {"Runs a built-in battery of escape attempts against the policy and prints each as HELD or",
-                "NOT HELD, with what the host observed from outside the sandbox.",
+        description = {"Runs a built-in battery of escape attempts against the policy and prints",
+                "each as HELD or NOT HELD, with what the host observed from outside.",
                 "",
-                "filesystem  read a canary outside the workspace, '..', links out (made and planted), write",
-                "            outside, tamper with Cordon's logs",
-                "network     connect to a loopback listener the policy does not allow (socket, urllib, asyncio,",
-                "            odd IP forms), UDP, DNS of a name it does not allow, listen",
-                "processes   a command not allowed, a shell, a workspace file named like an allowed command",
-                "limits      an endless loop, unbounded memory, an output flood, a long sleep",
-                "host        import java, polyglot.eval, __graalpython__ file and debug builtins, os._exit and",
-                "            signals",
+                "filesystem  a canary outside the workspace: read, '..', links out (made",
+                "            and planted); writes outside; tampering with Cordon's logs",
+                "network     a loopback listener no allowlist entry grants (socket, urllib,",
+                "            asyncio, odd IP forms), UDP, DNS of a name, listening",
+                "processes   a command not allowed, a shell, a workspace file named like",
+                "            an allowed command",
+                "limits      endless loop, unbounded memory, output flood, long sleep",
+                "host        import java, polyglot.eval, __graalpython__ builtins,",
+                "            os._exit and signals",
                 "",
-                "Tiers: the in-JVM tier always; the native engine and a sandboxed python3 subprocess when the",
-                "policy uses them. Each verdict rests on what the host sees (canary bytes, files, listener and",
-                "resolver counts, timings), never on what guest code reports. The limit checks wait for the",
-                "policy's own limits, so a run takes about max_wall_seconds."},
-        footer = {"", "Exit codes: 0 every check held (or was skipped), 1 at least one NOT HELD, 2 usage or invalid policy."})
+                "Tiers: the in-JVM tier always; the native engine and a sandboxed python3",
+                "subprocess when the policy uses them. Verdicts rest on what the host sees",
+                "(canary bytes, files, listener and resolver counts, timings), never on",
+                "what guest code reports. The limit checks wait for the policy's own",
+                "limits: a run takes about max_wall_seconds."},
+        footer = {"", "Exit codes: 0 every check held (or was skipped), 1 at least one NOT HELD,",
+                "2 usage or invalid policy."})
 final class AuditCommand implements Callable<Integer> {
 
     @Mixin

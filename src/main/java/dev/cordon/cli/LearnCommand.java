@@ -17,20 +17,23 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "learn", mixinStandardHelpOptions = true,
-        description = {"Runs SCRIPT under a shadow of the policy and prints the smallest YAML additions that would",
-                "let it run, each marked for review (in the spirit of audit2allow). Never edits the policy file.",
+        description = {"Runs SCRIPT under a shadow of the policy and prints the smallest YAML",
+                "additions that would let it run, each marked for review (in the spirit of",
+                "audit2allow). Never edits the policy file.",
                 "",
-                "The script runs in a scratch copy of the workspace, first under the policy as it is; each",
-                "denial becomes the narrowest change of the knob it names (a connect to 127.0.0.1:8080 adds",
-                "{cidr: \"127.0.0.1/32\", ports: [8080]}), and the script runs again with the changes found so",
-                "far, until a run meets nothing new. Writes outside the workspace stay denied and are listed",
-                "as not allowable. The script really runs each time: effects the policy allows (a request to",
-                "an allowed host) happen once per run.",
+                "The script runs in a scratch copy of the workspace, first under the policy",
+                "as it is. Each denial becomes the narrowest change of the knob it names",
+                "(a connect to 127.0.0.1:8080 adds {cidr: \"127.0.0.1/32\", ports: [8080]}),",
+                "and the script runs again with the changes so far, until a run meets",
+                "nothing new. Writes outside the workspace stay denied and are listed as",
+                "not allowable. The script really runs each time: effects the policy allows",
+                "(a request to an allowed host) happen once per run.",
                 "",
-                "The additions go to stdout (a YAML fragment to merge by hand); one line per run to stderr."},
-        footer = {"", "Exit codes: 0 the last run used the policy plus the additions and nothing was blocked,",
-                "1 not verified (something no key allows, a limit learn would not raise, or --max-runs),",
-                "2 usage or invalid policy."})
+                "The additions go to stdout (a YAML fragment to merge by hand); one line",
+                "per run to stderr."},
+        footer = {"", "Exit codes: 0 verified (the last run used the policy plus the additions",
+                "and nothing was blocked), 1 not verified (something no key allows, a limit",
+                "learn would not raise, or --max-runs), 2 usage or invalid policy."})
 final class LearnCommand implements Callable<Integer> {
 
     @Mixin
