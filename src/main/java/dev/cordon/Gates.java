@@ -311,7 +311,7 @@ final class Gates {
     /** The session's audit: {@code log_file} and {@code audit_file} are guest paths when inside the workspace. */
     static Audit audit(String session, Policy p, Workspace ws, Path auditJsonlOverride) {
         Path jsonl = auditJsonlOverride != null ? auditJsonlOverride : hostPath(ws, p.logging().auditFile());
-        return new Audit(session, p.logging(), hostPath(ws, p.logging().logFile()), jsonl);
+        return new Audit(session, p.logging(), hostPath(ws, p.logging().logFile()), jsonl, ws.host());
     }
 
     private static Path hostPath(Workspace ws, String file) {

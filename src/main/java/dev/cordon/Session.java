@@ -38,6 +38,7 @@ public final class Session implements AutoCloseable {
         this.hostTmp = createTmp(workspace.host(), name);
         this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         this.guest = new GuestSession(name, policy, pool, gates.gates(), gates.audit());
+        gates.audit().sessionOpened(policy, gates.nativeSession() != null);
     }
 
     /**
@@ -110,7 +111,9 @@ public final class Session implements AutoCloseable {
             gates.fileSystem().rescan();
         }
         // The time of each pip install the call made (Cordon's installer), for the caller.
-        return r.withNotices(gates.installer().drainNotices());
+        r = r.withNotices(gates.installer().drainNotices());
+        gates.audit().callEnded(r);
+        return r;
     }
 
     private java.io.OutputStream childStdout() {
@@ -150,12 +153,14 @@ public final class Session implements AutoCloseable {
         gates = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         processesSeen = 0;
         guest.rebind(newPolicy, pool, gates.gates(), gates.audit());
+        gates.audit().reloaded(newPolicy);
     }
 
     @Override
     public synchronized void close() {
         if (!closed) {
             closed = true;
+            gates.audit().sessionClosed();
             guest.close();
             gates.close();
             Workspace.deleteTree(hostTmp);

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "cordon", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Runs untrusted Python tool code for AI agents under an openclaw.exec.yaml execution policy.",
         subcommands = {ExecCommand.class, ServeCommand.class, PolicyCommand.class, InitCommand.class,
-                DescribeCommand.class, McpCommand.class, CommandLine.HelpCommand.class},
+                DescribeCommand.class, McpCommand.class, LearnCommand.class, AuditCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 success, 1 guest code raised, 2 usage or invalid policy, 3 a limit was hit."})
 public final class Main implements Runnable {
 
