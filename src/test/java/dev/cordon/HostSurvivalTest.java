@@ -36,7 +36,7 @@ class HostSurvivalTest {
             os._exit               | import os; os._exit(4)                          | error | SystemExit
             KeyboardInterrupt      | raise KeyboardInterrupt()                       | error | KeyboardInterrupt
             kill self              | import os, signal; os.kill(os.getpid(), signal.SIGKILL) | error |
-            kill parent            | import os, signal; os.kill(os.getppid(), signal.SIGTERM) | error |
+            kill parent            | import os, signal; os.kill(os.getppid(), signal.SIGTERM) | ok    |
             close stdout           | import sys; sys.stdout.close()                  | ok    |
             recursion bomb         | def f(n): return f(n + 1)\\nf(0)                 | error | RecursionError
             thread left running    | import threading, time\\nthreading.Thread(target=lambda: time.sleep(30), daemon=True).start() | ok |

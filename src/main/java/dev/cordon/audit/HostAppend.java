@@ -33,7 +33,7 @@ import java.util.List;
  *
  * <p>Linux x86_64/aarch64 only, like the filesystem gate (which refuses to start elsewhere).
  */
-final class HostAppend {
+public final class HostAppend {
 
     private static final boolean AARCH64 = "aarch64".equals(System.getProperty("os.arch"));
     private static final int AT_FDCWD = -100;
@@ -97,7 +97,7 @@ final class HostAppend {
      * @param rel  a relative path with no {@code .}, {@code ..} or empty components
      * @throws IOException naming what refused: a link, a special file, a path that leaves {@code root}
      */
-    static void append(Path root, String rel, byte[] bytes) throws IOException {
+    public static void append(Path root, String rel, byte[] bytes) throws IOException {
         List<String> parts = split(rel);
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment st = arena.allocate(CAPTURE_SIZE, 8);

@@ -92,11 +92,10 @@ final class Launcher {
         etcOverrides.put("/etc/group", ws.groupFile().toString());
         etcOverrides.put("/etc/hosts", ws.hostsFile().toString());
         TreeMap<String, String> roInWs = new TreeMap<>();
-        String log = p.logging().logFile();
-        if (log != null) {
+        for (String log : p.logFiles()) {
             Path hostLog = ws.toHostPath(log);
             if (hostLog != null && !Files.isSymbolicLink(hostLog)) {
-                // The audit log is the host's: visible to guest code, never writable by it.
+                // Cordon's logs are the host's: visible to guest code, never writable by it.
                 if (!Files.exists(hostLog, LinkOption.NOFOLLOW_LINKS)) {
                     Files.createDirectories(hostLog.getParent());
                     Files.createFile(hostLog);

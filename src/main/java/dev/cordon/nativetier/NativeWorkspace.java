@@ -336,19 +336,37 @@ public final class NativeWorkspace implements AutoCloseable {
      * Empties the workspace for a call that must not see earlier files
      * ({@code persist_across_calls: false}), keeping the upload dir and the audit log.
      */
-    void reset(String keepGuestFile) throws IOException {
+    void reset(List<String> keepGuestFiles) throws IOException {
         Path root = bindSource();
+        List<Path> keep = new ArrayList<>();
         Path uploads = toHostPath(fs.uploadDir());
-        Path keep = keepGuestFile == null ? null : toHostPath(keepGuestFile);
-        try (Stream<Path> s = Files.list(root)) {
-            for (Path p : s.toList()) {
-                if ((uploads != null && (uploads.equals(p) || uploads.startsWith(p))) || p.equals(keep)) {
-                    continue;
-                }
-                deleteTree(p);
+        if (uploads != null) {
+            keep.add(uploads);
+        }
+        for (String g : keepGuestFiles) {
+            Path h = toHostPath(g);
+            if (h != null) {
+                keep.add(h);
             }
         }
+        clearExcept(root, keep);
         makeStandardDirs();
+    }
+
+    /** Deletes everything under {@code dir} but the kept paths and the directories leading to them (never following links). */
+    private static void clearExcept(Path dir, List<Path> keep) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : s.toList()) {
+                if (keep.contains(p)) {
+                    continue;
+                }
+                if (keep.stream().anyMatch(k -> k.startsWith(p)) && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    clearExcept(p, keep);
+                } else {
+                    deleteTree(p);
+                }
+            }
+        }
     }
 
     /** The upload and output dirs exist in every workspace (as the in-JVM tier's Workspace makes them). */

@@ -60,7 +60,17 @@ public interface EgressLog {
      * take a guest's connection down.
      */
     static EgressLog jsonl(Path file, String session) {
-        return new JsonLines(file, session);
+        return new JsonLines(file, session, null);
+    }
+
+    /**
+     * As {@link #jsonl(Path, String)}, for a file inside a session's workspace ({@code workspace} is
+     * its host root): each entry is appended beneath the root without following links
+     * ({@link dev.cordon.audit.HostAppend}), because native-tier processes write the workspace
+     * directly and could otherwise point the host's append at any host file.
+     */
+    static EgressLog jsonl(Path file, String session, Path workspace) {
+        return new JsonLines(file, session, workspace);
     }
 
     /**
@@ -74,9 +84,13 @@ public interface EgressLog {
         private final String session;
         private java.nio.channels.FileChannel channel;
 
-        JsonLines(Path file, String session) {
+        private final Path workspace;
+
+        JsonLines(Path file, String session, Path workspace) {
             this.file = file;
             this.session = session;
+            Path ws = workspace == null ? null : workspace.toAbsolutePath().normalize();
+            this.workspace = ws != null && file.toAbsolutePath().normalize().startsWith(ws) ? ws : null;
         }
 
         @Override
@@ -111,6 +125,13 @@ public interface EgressLog {
             }
             try {
                 byte[] line = (JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
+                if (workspace != null) {
+                    synchronized (this) {
+                        dev.cordon.audit.HostAppend.append(workspace,
+                                workspace.relativize(file.toAbsolutePath().normalize()).toString(), line);
+                    }
+                    return;
+                }
                 synchronized (this) {
                     if (channel == null || !channel.isOpen()) {
                         Path parent = file.toAbsolutePath().getParent();

@@ -119,5 +119,17 @@ public final class GuestPrelude {
                     sys.meta_path.insert(0, Finder)
             __cordon_subprocess()
             del __cordon_subprocess
+
+            def __cordon_getppid():
+                # The emulated backend's getppid() fails with an internal error that no `except`
+                # catches. Guest code has no parent it can see (as for a process whose parent lives
+                # outside its pid namespace), so answer 0, as the kernel does in that case.
+                import os
+                def getppid():
+                    return 0
+                getppid.__doc__ = os.getppid.__doc__
+                os.getppid = getppid
+            __cordon_getppid()
+            del __cordon_getppid
             """;
 }

@@ -108,7 +108,7 @@ public final class NetworkGate implements AutoCloseable {
 
     private void apply(NetworkPolicy network, LoggingPolicy logging) {
         NetworkPolicy n = NetworkDecisions.canonical(network);
-        boolean wantEgress = logging.egress() || n.mode() == NetworkPolicy.Mode.PERMISSIVE;
+        boolean wantEgress = (logging.egress() || n.mode() == NetworkPolicy.Mode.PERMISSIVE) && n.mode() != NetworkPolicy.Mode.DENY;
         if (wantEgress && egress == EgressLog.NONE && this != unattached) {
             throw new IllegalArgumentException("the policy records egress (logging.egress or policy: permissive) "
                     + "but the network gate was given no egress log");

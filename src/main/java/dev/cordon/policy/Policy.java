@@ -68,6 +68,37 @@ public record Policy(
         public String yamlName() { return name().toLowerCase(java.util.Locale.ROOT).replace('_', '-'); }
     }
 
+    /**
+     * Cordon's own log files as guest paths, where the policy puts them: {@code log_file},
+     * {@code audit_file}, and the egress log ({@code egress_file}, or by default
+     * {@code <workspace_dir>/.cordon/egress.jsonl} when egress is recorded: {@code logging.egress},
+     * or {@code policy: permissive}). Those inside the workspace are readable by guest code and
+     * never writable, in both tiers.
+     */
+    public java.util.List<String> logFiles() {
+        java.util.List<String> out = new java.util.ArrayList<>(3);
+        if (logging.logFile() != null) {
+            out.add(logging.logFile());
+        }
+        if (logging.auditFile() != null) {
+            out.add(logging.auditFile());
+        }
+        String egress = egressLogFile();
+        if (egress != null) {
+            out.add(egress);
+        }
+        return java.util.List.copyOf(out);
+    }
+
+    /** Where allowed connections are recorded (a guest path when inside the workspace), or null when they are not. */
+    public String egressLogFile() {
+        boolean wanted = logging.egress() || network.mode() == NetworkPolicy.Mode.PERMISSIVE;
+        if (!wanted || network.mode() == NetworkPolicy.Mode.DENY) {
+            return null;
+        }
+        return logging.egressFile() != null ? logging.egressFile() : filesystem.workspaceDir() + "/.cordon/egress.jsonl";
+    }
+
     public Policy withSource(Path newSource) {
         return new Policy(newSource, engine, isolation, network, packages, filesystem, subprocess, resources, logging);
     }

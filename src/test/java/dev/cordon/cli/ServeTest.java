@@ -95,7 +95,7 @@ class ServeTest {
                 {"import os; os._exit(4)", "error"},
                 {"raise KeyboardInterrupt()", "error"},
                 {"import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "error"},
-                {"import os, signal; os.kill(os.getppid(), signal.SIGTERM)", "error"},
+                {"import os, signal; os.kill(os.getppid(), signal.SIGTERM)", "ok"},
                 {"import sys; sys.stdout.close()", "ok"},
                 {"def f(n): return f(n + 1)\nf(0)", "error"},
                 {"import threading, time\nthreading.Thread(target=lambda: time.sleep(60), daemon=True).start()", "ok"},
