@@ -68,7 +68,7 @@ final class Gates {
             throw GuestErrors.exception(GuestErrors.EACCES, d.message());
         };
         SessionGates gates = new SessionGates(fs, processes, c -> { }, c -> { }, ws::outputs, fs::resetForFreshCall,
-                fs::usedBytes);
+                fs::usedBytes, fs::changes);
         return new Bound(p, fs, audit, gates);
     }
 

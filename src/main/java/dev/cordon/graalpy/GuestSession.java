@@ -34,6 +34,9 @@ public final class GuestSession implements AutoCloseable {
 
     /** After a limit trips, how long guest code has to stop before its context is retired. */
     static final long STOP_GRACE_MS = 3000;
+    /** How many recent snippets keep their Source (only those up to {@link #SOURCE_CACHE_CHARS}). */
+    private static final int SOURCE_CACHE = 32;
+    private static final int SOURCE_CACHE_CHARS = 64 * 1024;
     /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
     private static final long RUNNER_STACK = 16L * 1024 * 1024;
 
@@ -48,6 +51,23 @@ public final class GuestSession implements AutoCloseable {
     private int calls;
     private boolean closed;
     private String pendingNotice;
+    /** The bound context has not run its begin hook yet. */
+    private boolean needsBegin;
+    /** {@link SessionGates#changes()} right after the last fresh-call reset (none yet: MIN_VALUE). */
+    private long cleanAt = Long.MIN_VALUE;
+    /** The last output listing and the {@link SessionGates#changes()} reading it was taken at. */
+    private List<ExecResult.Output> outputs;
+    private long outputsAt = Long.MIN_VALUE;
+    /**
+     * Recently run code and its Source: an agent often re-sends the same snippet, and an equal
+     * Source object skips building and hashing a new one before the engine's own parse cache.
+     */
+    private final Map<String, Source> sources = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Source> e) {
+            return size() > SOURCE_CACHE;
+        }
+    };
 
     public GuestSession(String name, Policy policy, ContextPool pool, SessionGates gates, Audit audit) {
         this.name = name;
@@ -83,6 +103,8 @@ public final class GuestSession implements AutoCloseable {
         this.pool = newPool;
         this.gates = newGates;
         this.audit = newAudit;
+        cleanAt = Long.MIN_VALUE;
+        outputs = null;
         if (keep) {
             bindGates(bound);
         }
@@ -103,9 +125,17 @@ public final class GuestSession implements AutoCloseable {
         if (bound == null) {
             bind(pool.acquire());
         }
-        boolean fresh = !p.filesystem().persistAcrossCalls() && calls > 0;
-        if (fresh) {
-            gates.freshWorkspace().run();
+        boolean fresh = !p.filesystem().persistAcrossCalls();
+        if (fresh && calls > 0) {
+            // persist_across_calls: false. The globals were cleared and the cwd restored by the
+            // previous call's end hook; the files are reset here, unless nothing changed them
+            // through the gate since the last reset (then there is nothing to undo, and the reset
+            // would only cost a tree walk per call).
+            long changes = gates.changes().getAsLong();
+            if (changes != cleanAt) {
+                gates.freshWorkspace().run();
+                cleanAt = gates.changes().getAsLong();
+            }
         }
         calls++;
         audit.drainCall();
@@ -114,22 +144,27 @@ public final class GuestSession implements AutoCloseable {
         pc.stdout.target(output.stdout());
         pc.stderr.target(output.stderr());
         pc.stdin.source(stdin);
-        Source source = Source.newBuilder("python", code, "<cordon>").cached(true).buildLiteral();
+        Source source = source(code);
         Call call = new Call(pc, p, output);
-        String cwd = calls == 1 || fresh ? p.filesystem().workspaceDir() : null;
+        String home = p.filesystem().workspaceDir();
+        String beginCwd = needsBegin ? home : null;
+        needsBegin = false;
         Future<Value> f = runner.submit(() -> {
-            call.start(runnerThread);
+            call.start();
             try {
-                pc.beginCall(cwd, fresh);
+                if (beginCwd != null) {
+                    pc.beginSession(beginCwd);
+                }
                 return pc.context.eval(source);
             } finally {
                 if (call.limit.get() == null) {
                     try {
-                        pc.endCall();
+                        pc.endCall(fresh, home);
                     } catch (PolyglotException e) {
                         // Flushing is best effort; the call's own outcome is what we report.
                     }
                 }
+                call.finish();
             }
         });
         Watchdog.get().watch(call);
@@ -142,7 +177,7 @@ public final class GuestSession implements AutoCloseable {
             pc.stderr.target(null);
             pc.stdin.source(null);
         }
-        if (!outcome.retire && call.limit.get() != null && !drain(pc)) {
+        if (!outcome.retire && call.limit.get() != null && !drain(pc, fresh, home)) {
             outcome = new Outcome(outcome.status, outcome.error, true);
         }
         if (outcome.retire) {
@@ -172,8 +207,29 @@ public final class GuestSession implements AutoCloseable {
         }
         long wallMs = (System.nanoTime() - t0) / 1_000_000;
         return new ExecResult(status, limit, output.stdoutText(), output.stderrText(),
-                output.overflowed(), error, blocked, gates.outputs().get(), "graalpy", name,
+                output.overflowed(), error, blocked, outputs(), "graalpy", name,
                 new ExecResult.Timing(wallMs, call.finalCpuNanos() / 1_000_000), notices);
+    }
+
+    private Source source(String code) {
+        Source s = sources.get(code);
+        if (s == null) {
+            s = Source.newBuilder("python", code, "<cordon>").cached(true).buildLiteral();
+            if (code.length() <= SOURCE_CACHE_CHARS) {
+                sources.put(code, s);
+            }
+        }
+        return s;
+    }
+
+    /** Files under output_dir: listed again only when something changed through the gate since the last listing. */
+    private List<ExecResult.Output> outputs() {
+        long changes = gates.changes().getAsLong();
+        if (outputs == null || changes != outputsAt) {
+            outputs = List.copyOf(gates.outputs().get());
+            outputsAt = changes;
+        }
+        return outputs;
     }
 
     /**
@@ -183,10 +239,10 @@ public final class GuestSession implements AutoCloseable {
      *
      * @return false if the interpreter did not answer in time (the caller retires it)
      */
-    private boolean drain(PooledContext pc) {
+    private boolean drain(PooledContext pc, boolean fresh, String home) {
         try {
             runner.submit(() -> {
-                pc.endCall();
+                pc.endCall(fresh, home);
                 return null;
             }).get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
             return true;
@@ -366,6 +422,7 @@ public final class GuestSession implements AutoCloseable {
     private void bind(PooledContext pc) {
         bindGates(pc);
         bound = pc;
+        needsBegin = true;
         newRunner();
     }
 
@@ -433,8 +490,14 @@ public final class GuestSession implements AutoCloseable {
         volatile long trippedAt;
         private volatile boolean started;
         private long startNanos;
-        private final Map<Thread, Long> cpuBase = new HashMap<>();
-        private final Map<Thread, Long> allocBase = new HashMap<>();
+        /** The runner thread and its counters at start and end, read on the runner itself (the cheap way). */
+        private Thread runner;
+        private long runnerCpu0;
+        private long runnerAlloc0;
+        private long runnerCpuEnd = -1;
+        /** Other guest threads alive at start (rare: threads a previous call left running). */
+        private Map<Thread, Long> cpuBase = Map.of();
+        private Map<Thread, Long> allocBase = Map.of();
         private long retiredBase;
         private long heapBase;
         private volatile long lastCpu;
@@ -446,11 +509,21 @@ public final class GuestSession implements AutoCloseable {
         }
 
         /** Runs on the runner thread, just before guest code starts. */
-        synchronized void start(Thread runnerThread) {
+        synchronized void start() {
             Watchdog w = Watchdog.get();
-            for (Thread t : threads(runnerThread)) {
-                cpuBase.put(t, w.cpuNanos(t));
-                allocBase.put(t, w.allocatedBytes(t));
+            runner = Thread.currentThread();
+            runnerCpu0 = w.currentCpuNanos();
+            runnerAlloc0 = w.currentAllocatedBytes();
+            Set<Thread> others = SharedEngine.get().threads().threadsOf(pc.context);
+            if (!others.isEmpty() && !(others.size() == 1 && others.contains(runner))) {
+                cpuBase = new HashMap<>();
+                allocBase = new HashMap<>();
+                for (Thread t : others) {
+                    if (t != runner) {
+                        cpuBase.put(t, w.cpuNanos(t));
+                        allocBase.put(t, w.allocatedBytes(t));
+                    }
+                }
             }
             retiredBase = SharedEngine.get().threads().retiredCpuNanos(pc.context);
             heapBase = w.heapUsed();
@@ -458,16 +531,31 @@ public final class GuestSession implements AutoCloseable {
             started = true;
         }
 
-        private Set<Thread> threads(Thread runnerThread) {
-            Set<Thread> s = new java.util.HashSet<>(SharedEngine.get().threads().threadsOf(pc.context));
-            if (runnerThread != null) {
-                s.add(runnerThread);
+        /** Runs on the runner thread once guest code and the end hook returned. */
+        synchronized void finish() {
+            if (started) {
+                runnerCpuEnd = Watchdog.get().currentCpuNanos();
             }
-            return s;
         }
 
         long cpuNanos() {
             return lastCpu;
+        }
+
+        /** CPU of the runner so far: its final reading once finished, else read by thread id. */
+        private long runnerCpu(Watchdog w) {
+            return (runnerCpuEnd >= 0 ? runnerCpuEnd : w.cpuNanos(runner)) - runnerCpu0;
+        }
+
+        /** CPU of the guest's other threads since start (threads that ended count through the registry). */
+        private long otherCpu(Watchdog w) {
+            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
+            for (Thread t : SharedEngine.get().threads().threadsOf(pc.context)) {
+                if (t != runner) {
+                    cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
+                }
+            }
+            return cpu;
         }
 
         /** CPU of the whole call, read once it ended (the watchdog's last sample may be 10 ms old). */
@@ -476,11 +564,7 @@ public final class GuestSession implements AutoCloseable {
                 return 0;
             }
             Watchdog w = Watchdog.get();
-            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
-            for (Thread t : threads(runnerThread)) {
-                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
-            }
-            return Math.max(cpu, lastCpu);
+            return Math.max(runnerCpu(w) + otherCpu(w), lastCpu);
         }
 
         synchronized void check(Watchdog w) {
@@ -496,11 +580,12 @@ public final class GuestSession implements AutoCloseable {
                 trip(ExecResult.Limit.WALL);
                 return;
             }
-            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
-            long alloc = 0;
-            for (Thread t : threads(runnerThread)) {
-                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
-                alloc += w.allocatedBytes(t) - allocBase.getOrDefault(t, 0L);
+            long cpu = runnerCpu(w) + otherCpu(w);
+            long alloc = w.allocatedBytes(runner) - runnerAlloc0;
+            for (Thread t : SharedEngine.get().threads().threadsOf(pc.context)) {
+                if (t != runner) {
+                    alloc += w.allocatedBytes(t) - allocBase.getOrDefault(t, 0L);
+                }
             }
             lastCpu = cpu;
             if (cpu > r.maxCpuSeconds() * 1_000_000_000L) {

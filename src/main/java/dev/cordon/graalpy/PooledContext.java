@@ -23,53 +23,65 @@ import org.graalvm.polyglot.io.IOAccess;
  */
 final class PooledContext {
 
-    /** Runs once per context: imports what nearly every call needs and installs the call hooks. */
+    /**
+     * Runs once per context: imports what nearly every call needs and installs the call hooks.
+     * Per call only {@code end} runs (one guest entry per call; {@code begin} runs once, when the
+     * context is bound): it flushes what the call left buffered, repairs the standard streams for
+     * the next call, and, when nothing may persist between calls, clears the globals and returns
+     * to the workspace dir right away, so the next call needs no hook before it.
+     */
     private static final Source BOOTSTRAP = Source.create("python", """
-            # Everything lives in the function's closure, not in __main__: a fresh call clears
-            # __main__, and guest code may rebind any global name.
+            # Everything lives in the function's closure, not in __main__: calls share __main__, and
+            # guest code may rebind any global name (even __builtins__), so the hooks capture every
+            # function and object they use when the context is built.
             def __cordon_hooks():
                 import sys, os, io, json, re, math, traceback, threading, weakref, builtins
                 _open = io.open
                 _files = weakref.WeakSet()
+                _list, _getattr, _setattr, _BaseException, _TypeError = list, getattr, setattr, BaseException, TypeError
+                _getcwd, _chdir = os.getcwd, os.chdir
+                _main = sys.modules['__main__'].__dict__
                 def open(*args, **kwargs):
                     f = _open(*args, **kwargs)
                     try:
                         _files.add(f)
-                    except TypeError:
+                    except _TypeError:
                         pass
                     return f
                 open.__doc__ = _open.__doc__
                 builtins.open = open
                 io.open = open
                 _out, _err = sys.stdout, sys.stderr
-                _keep = {'__name__', '__doc__', '__builtins__', '__loader__', '__spec__', '__package__'}
-                def begin(cwd, fresh):
-                    for name, orig, fd in (('stdout', _out, 1), ('stderr', _err, 2)):
-                        cur = getattr(sys, name, None)
-                        if cur is None or getattr(cur, 'closed', True):
-                            s = orig if not orig.closed else io.TextIOWrapper(io.FileIO(fd, 'w', closefd=False), line_buffering=True)
-                            setattr(sys, name, s)
-                            setattr(sys, '__' + name + '__', s)
-                    if fresh:
-                        g = sys.modules['__main__'].__dict__
-                        for k in [k for k in g if k not in _keep]:
-                            del g[k]
-                    if cwd:
-                        os.chdir(cwd)
-                def end():
+                _keep = frozenset(('__name__', '__doc__', '__builtins__', '__loader__', '__spec__', '__package__'))
+                def begin(cwd):
+                    _chdir(cwd)
+                def end(fresh, cwd):
                     # GraalPy has no reference counting: a file opened and written without close()
                     # would stay in its buffer until some GC. Flush what the call left open.
-                    for f in list(_files):
+                    if _files:
+                        for f in _list(_files):
+                            try:
+                                if not f.closed:
+                                    f.flush()
+                            except _BaseException:
+                                pass
+                    for name, orig, fd in (('stdout', _out, 1), ('stderr', _err, 2)):
+                        cur = _getattr(sys, name, None)
                         try:
-                            if not f.closed:
-                                f.flush()
-                        except BaseException:
+                            cur.flush()
+                            if not cur.closed:
+                                continue
+                        except _BaseException:
                             pass
-                    for s in (sys.stdout, sys.stderr):
-                        try:
-                            s.flush()
-                        except BaseException:
-                            pass
+                        # Closed, deleted or broken by the call: the next call gets a working stream.
+                        s = orig if not orig.closed else io.TextIOWrapper(io.FileIO(fd, 'w', closefd=False), line_buffering=True)
+                        _setattr(sys, name, s)
+                        _setattr(sys, '__' + name + '__', s)
+                    if fresh:
+                        for k in [k for k in _main if k not in _keep]:
+                            del _main[k]
+                        if _getcwd() != cwd:
+                            _chdir(cwd)
                 return begin, end
             __cordon_result = __cordon_hooks()
             del __cordon_hooks
@@ -131,12 +143,17 @@ final class PooledContext {
         return new PooledContext(shape);
     }
 
-    void beginCall(String cwd, boolean freshGlobals) {
-        begin.execute(cwd, freshGlobals);
+    /** Once, when the context is bound to a session: start in the workspace dir. */
+    void beginSession(String cwd) {
+        begin.execute(cwd);
     }
 
-    void endCall() {
-        end.execute();
+    /**
+     * After every call (also after a limit stopped it): flush, repair the streams and, when
+     * {@code fresh}, clear the globals and go back to {@code cwd} for the next call.
+     */
+    void endCall(boolean fresh, String cwd) {
+        end.execute(fresh, cwd);
     }
 
     void close() {

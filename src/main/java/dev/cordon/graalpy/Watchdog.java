@@ -58,6 +58,15 @@ final class Watchdog {
         return Math.max(0, v);
     }
 
+    /** CPU time of the calling thread: no thread lookup, unlike {@link #cpuNanos(Thread)}. */
+    long currentCpuNanos() {
+        return Math.max(0, threads.getCurrentThreadCpuTime());
+    }
+
+    long currentAllocatedBytes() {
+        return Math.max(0, threads.getCurrentThreadAllocatedBytes());
+    }
+
     long allocatedBytes(Thread t) {
         long v = threads.getThreadAllocatedBytes(t.threadId());
         return Math.max(0, v);
