@@ -8,8 +8,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Pre-warmed contexts of one {@link ContextShape}. Acquiring a warm context costs a queue poll
  * instead of a context build plus Python start-up (~0.1-0.25 s on a shared engine, ~2 s for the
- * first). One background thread refills the pool, one context at a time and at low priority, so
- * warming never takes both cores of a small machine away from calls in flight.
+ * first). One background thread refills the pool, one context at a time, so warming never takes
+ * both cores of a small machine away from calls in flight: the thread runs at nice 19 (Java thread
+ * priorities are ignored on Linux), and it waits while as many calls run as there are cores (up to
+ * {@link #MAX_DEFER_MS}; an empty pool only means the next session builds its context itself).
  */
 public final class ContextPool implements AutoCloseable {
 
@@ -20,6 +22,8 @@ public final class ContextPool implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Thread refiller;
     private final Object signal = new Object();
+    /** Longest a refill waits for a free core before building anyway. */
+    static final long MAX_DEFER_MS = 30_000;
 
     /**
      * @param shape what every context of this pool has
@@ -62,7 +66,7 @@ public final class ContextPool implements AutoCloseable {
         synchronized (signal) {
             signal.notifyAll();
         }
-        return c != null ? c : PooledContext.create(shape);
+        return c != null ? c : PooledContext.create(shape, false);
     }
 
     /** Blocks until the pool holds its target number of warm contexts (for start-up and benchmarks). */
@@ -74,12 +78,18 @@ public final class ContextPool implements AutoCloseable {
     }
 
     private void refillLoop() {
+        ThreadNice.lowerCurrentThread(19);
+        int cores = Runtime.getRuntime().availableProcessors();
         while (!closed.get()) {
             try {
                 if (ready.size() + building.get() < target) {
+                    long deferUntil = System.nanoTime() + MAX_DEFER_MS * 1_000_000L;
+                    while (Watchdog.get().running() >= cores && System.nanoTime() < deferUntil && !closed.get()) {
+                        Thread.sleep(50);
+                    }
                     building.incrementAndGet();
                     try {
-                        PooledContext c = PooledContext.create(shape);
+                        PooledContext c = PooledContext.create(shape, true);
                         if (closed.get()) {
                             c.close();
                         } else {

@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -46,8 +44,7 @@ public final class GuestSession implements AutoCloseable {
     private Audit audit;
     private Policy policy;
     private PooledContext bound;
-    private ExecutorService runner;
-    private Thread runnerThread;
+    private CallRunner runner;
     private int calls;
     private boolean closed;
     private String pendingNotice;
@@ -177,6 +174,13 @@ public final class GuestSession implements AutoCloseable {
             pc.stderr.target(null);
             pc.stdin.source(null);
         }
+        if (call.limit.get() != null) {
+            // Context.interrupt runs on its own thread and may still be interrupting the runner
+            // after the call ended: an interrupt that lands during the drain's flush closes the
+            // context's stdout channel for good (ClosedByInterruptException: every later print
+            // is a BrokenPipeError). Let it finish first.
+            call.awaitInterrupt(STOP_GRACE_MS);
+        }
         if (!outcome.retire && call.limit.get() != null && !drain(pc, fresh, home)) {
             outcome = new Outcome(outcome.status, outcome.error, true);
         }
@@ -261,7 +265,7 @@ public final class GuestSession implements AutoCloseable {
     private Outcome await(Future<Value> f, Call call) {
         while (true) {
             try {
-                f.get(Watchdog.PERIOD_MS * 2, TimeUnit.MILLISECONDS);
+                CallRunner.await(f, Watchdog.PERIOD_MS * 2);
                 return new Outcome(ExecResult.Status.OK, null, false);
             } catch (TimeoutException e) {
                 long tripped = call.trippedAt;
@@ -410,11 +414,29 @@ public final class GuestSession implements AutoCloseable {
         };
     }
 
-    private static boolean alive(PooledContext pc) {
+    /**
+     * Whether the context still runs code. Asked on the runner, with the stop grace as a deadline:
+     * after an interrupt, a guest thread that was torn down can leave GraalPy's GIL held forever
+     * (seen once under heavy load in LimitsTest.spinningThreadsCountTowardCpu), and an eval on the
+     * caller's thread would then wait for it with no end. Unanswered in time means dead: the
+     * context is retired and the runner given up.
+     */
+    private boolean alive(PooledContext pc) {
+        if (runner == null) {
+            return false;
+        }
+        Future<Value> f = runner.submit(() -> pc.context.eval("python", "None"));
         try {
-            pc.context.eval("python", "None");
+            f.get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
             return true;
-        } catch (RuntimeException e) {
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            abandonRunner();
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (ExecutionException | RuntimeException e) {
             return false;
         }
     }
@@ -433,24 +455,11 @@ public final class GuestSession implements AutoCloseable {
     }
 
     private void newRunner() {
-        AtomicReference<Thread> t = new AtomicReference<>();
-        runner = Executors.newSingleThreadExecutor(r -> {
-            Thread th = new Thread(null, r, "cordon-session-" + name, RUNNER_STACK);
-            th.setDaemon(true);
-            t.set(th);
-            return th;
-        });
-        try {
-            // Start the thread now so the call can measure it from its first instruction.
-            runner.submit(() -> { }).get();
-        } catch (InterruptedException | ExecutionException e) {
-            throw new IllegalStateException(e);
-        }
-        runnerThread = t.get();
+        runner = new CallRunner("cordon-session-" + name, RUNNER_STACK);
     }
 
     private void abandonRunner() {
-        runner.shutdownNow();
+        runner.abandon();
         runner = null;
     }
 
@@ -603,11 +612,25 @@ public final class GuestSession implements AutoCloseable {
             }
         }
 
+        private volatile Thread interrupter;
+
+        /** Waits (bounded) until the interrupt started by {@link #trip} has returned. */
+        void awaitInterrupt(long millis) {
+            Thread t = interrupter;
+            if (t != null) {
+                try {
+                    t.join(millis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
         void trip(ExecResult.Limit l) {
             if (limit.compareAndSet(null, l)) {
                 trippedAt = System.nanoTime();
                 Context ctx = pc.context;
-                Thread.ofPlatform().daemon(true).name("cordon-interrupt-" + name).start(() -> {
+                interrupter = Thread.ofPlatform().daemon(true).name("cordon-interrupt-" + name).start(() -> {
                     try {
                         ctx.interrupt(Duration.ofMillis(STOP_GRACE_MS));
                     } catch (TimeoutException | RuntimeException e) {

@@ -35,11 +35,11 @@ final class PooledContext {
             # guest code may rebind any global name (even __builtins__), so the hooks capture every
             # function and object they use when the context is built.
             def __cordon_hooks():
-                import sys, os, io, json, re, math, traceback, threading, weakref, builtins
+                import sys, os, io, weakref, builtins
                 _open = io.open
                 _files = weakref.WeakSet()
                 _list, _getattr, _setattr, _BaseException, _TypeError = list, getattr, setattr, BaseException, TypeError
-                _getcwd, _chdir = os.getcwd, os.chdir
+                _chdir = os.chdir
                 _main = sys.modules['__main__'].__dict__
                 def open(*args, **kwargs):
                     f = _open(*args, **kwargs)
@@ -80,12 +80,25 @@ final class PooledContext {
                     if fresh:
                         for k in [k for k in _main if k not in _keep]:
                             del _main[k]
-                        if _getcwd() != cwd:
-                            _chdir(cwd)
+                    if cwd is not None:
+                        _chdir(cwd)
                 return begin, end
             __cordon_result = __cordon_hooks()
             del __cordon_hooks
             __cordon_result
+            """);
+
+    /**
+     * What nearly every call imports, loaded ahead of time in contexts the pool warms in the
+     * background. Not for a context built while a caller waits (pool empty, or one-shot
+     * {@code cordon exec}): there {@code json} alone costs ~0.5-3 s of interpreter time (its
+     * regexes compile in pure Python) that a script may never need.
+     */
+    private static final Source PREWARM = Source.create("python", """
+            def __cordon_prewarm():
+                import json, re, math, traceback, threading
+            __cordon_prewarm()
+            del __cordon_prewarm
             """);
 
     final Context context;
@@ -98,7 +111,7 @@ final class PooledContext {
     private final Value begin;
     private final Value end;
 
-    private PooledContext(ContextShape shape) {
+    private PooledContext(ContextShape shape, boolean prewarm) {
         this.shape = shape;
         // Until the context is bound to a session it may only read the runtime's own files
         // (allowLanguageHomeAccess is deprecated in 25.0.3 and leaves them writable).
@@ -135,25 +148,35 @@ final class PooledContext {
         this.context = b.build();
         Value hooks = context.eval(BOOTSTRAP);
         context.eval("python", "del __cordon_result");
+        if (prewarm) {
+            context.eval(PREWARM);
+        }
         this.begin = hooks.getArrayElement(0);
         this.end = hooks.getArrayElement(1);
     }
 
-    static PooledContext create(ContextShape shape) {
-        return new PooledContext(shape);
+    /** @param prewarm also import the common modules (for contexts built ahead of need) */
+    static PooledContext create(ContextShape shape, boolean prewarm) {
+        return new PooledContext(shape, prewarm);
     }
 
     /** Once, when the context is bound to a session: start in the workspace dir. */
     void beginSession(String cwd) {
         begin.execute(cwd);
+        fileSystem.takeCwdChanged();
     }
 
     /**
      * After every call (also after a limit stopped it): flush, repair the streams and, when
-     * {@code fresh}, clear the globals and go back to {@code cwd} for the next call.
+     * {@code fresh}, clear the globals; when {@code fresh} and the call changed its cwd (the
+     * filesystem saw a chdir), go back to {@code home} for the next call.
      */
-    void endCall(boolean fresh, String cwd) {
-        end.execute(fresh, cwd);
+    void endCall(boolean fresh, String home) {
+        boolean moved = fileSystem.takeCwdChanged();
+        end.execute(fresh, fresh && moved ? home : null);
+        if (fresh && moved) {
+            fileSystem.takeCwdChanged(); // our own chdir back home
+        }
     }
 
     void close() {

@@ -53,6 +53,11 @@ final class Watchdog {
         calls.remove(call);
     }
 
+    /** Calls running now (in every session of this JVM). */
+    int running() {
+        return calls.size();
+    }
+
     long cpuNanos(Thread t) {
         long v = threads.getThreadCpuTime(t.threadId());
         return Math.max(0, v);
