@@ -35,8 +35,6 @@ public final class GuestSession implements AutoCloseable {
     /** How many recent snippets keep their Source (only those up to {@link #SOURCE_CACHE_CHARS}). */
     private static final int SOURCE_CACHE = 32;
     private static final int SOURCE_CACHE_CHARS = 64 * 1024;
-    /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
-    private static final long RUNNER_STACK = 16L * 1024 * 1024;
 
     private final String name;
     private ContextPool pool;
@@ -455,7 +453,8 @@ public final class GuestSession implements AutoCloseable {
     }
 
     private void newRunner() {
-        runner = new CallRunner("cordon-session-" + name, RUNNER_STACK);
+        runner = bound.runner;
+        runner.thread().setName("cordon-session-" + name);
     }
 
     private void abandonRunner() {

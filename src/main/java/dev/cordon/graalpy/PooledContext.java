@@ -101,7 +101,16 @@ final class PooledContext {
             del __cordon_prewarm
             """);
 
+    /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
+    static final long RUNNER_STACK = 16L * 1024 * 1024;
+
     final Context context;
+    /**
+     * The thread that runs this context's calls. It is created and enters the context when the
+     * context is built, usually in the pool's background refill: a thread's first entry into a
+     * context sets up its Python thread state, which would otherwise fall on the session's first call.
+     */
+    final CallRunner runner;
     final SwitchableFileSystem fileSystem;
     final SwitchableProcessHandler processHandler;
     final RedirectStream stdout = new RedirectStream();
@@ -146,10 +155,24 @@ final class PooledContext {
                     shape.pythonPath().stream().map(Path::toString).collect(Collectors.joining(":")));
         }
         this.context = b.build();
-        Value hooks = context.eval(BOOTSTRAP);
-        context.eval("python", "del __cordon_result");
-        if (prewarm) {
-            context.eval(PREWARM);
+        this.runner = new CallRunner("cordon-context", RUNNER_STACK);
+        Value hooks;
+        try {
+            hooks = runner.submit(() -> {
+                Value h = context.eval(BOOTSTRAP);
+                context.eval("python", "del __cordon_result");
+                if (prewarm) {
+                    context.eval(PREWARM);
+                }
+                return h;
+            }).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            close();
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            close();
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while warming a context", e);
         }
         this.begin = hooks.getArrayElement(0);
         this.end = hooks.getArrayElement(1);
@@ -180,6 +203,7 @@ final class PooledContext {
     }
 
     void close() {
+        runner.shutdown();
         try {
             context.close(true);
         } catch (RuntimeException e) {

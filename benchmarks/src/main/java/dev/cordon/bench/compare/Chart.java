@@ -32,7 +32,7 @@ final class Chart {
         int barH = 18;
         int gap = 4;
         int groupGap = 34;
-        int left = 330;
+        int left = 380;
         int right = 150;
         int top = 70;
         int plotW = 760;
@@ -60,7 +60,7 @@ final class Chart {
         g.fillRect(0, 0, width, height);
         g.setColor(Color.BLACK);
         g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 18));
-        g.drawString("Median latency per call (log scale, lower is better), one run", left - 310, 30);
+        g.drawString("Median latency per call (log scale, lower is better), one run", 10, 30);
         g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
         // Decade grid lines.
         for (double d = lo; d <= hi * 1.0001; d *= 10) {
@@ -82,7 +82,7 @@ final class Chart {
                 Compare.Cell c = cells.stream().filter(x -> x.row().equals(r.id()) && x.workload().equals(w.id()))
                         .findFirst().orElseThrow();
                 g.setColor(Color.BLACK);
-                String label = r.label().length() > 52 ? r.label().substring(0, 50) + "…" : r.label();
+                String label = r.label().length() > 60 ? r.label().substring(0, 58) + "…" : r.label();
                 g.drawString(label, 10, y + barH - 5);
                 if (c.medianUs() == null) {
                     g.setColor(Color.GRAY);

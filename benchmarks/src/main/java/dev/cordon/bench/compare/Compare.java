@@ -53,7 +53,7 @@ public final class Compare {
                 new Workload("tiny", "tiny snippet `x = 6 * 7` (same text every call)", Workloads.TINY,
                         3 * q, 200, (int) (3000 * q), (int) Math.max(10, 30 * q)),
                 new Workload("tool", "50-line tool call: JSON parse, transform, format", Workloads.TOOL,
-                        6 * q, 100, (int) (600 * q), (int) Math.max(10, 30 * q)),
+                        15 * q, 100, (int) (600 * q), (int) Math.max(10, 30 * q)),
                 new Workload("nbody", "CPU-bound kernel: n-body, 2,000 steps", Workloads.nbody(2000),
                         15 * q, 20, (int) Math.max(10, 40 * q), 10));
 
