@@ -106,6 +106,9 @@ public final class ContextPool implements AutoCloseable {
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException | LinkageError e) {
+                if (closed.get()) {
+                    return; // closing interrupted the build: nothing went wrong
+                }
                 System.err.println("cordon: warming a context failed: " + e);
                 try {
                     Thread.sleep(1000);

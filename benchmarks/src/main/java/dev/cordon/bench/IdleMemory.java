@@ -23,19 +23,20 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * Idle memory per session: heap after full GC with {@value #SESSIONS} idle sessions open (each has
  * run one small call and keeps its interpreter), minus the heap before, divided by the sessions.
- * Reported as the secondary metrics {@code bytesPerSession} and {@code sessionsPerGiB}; the time
- * is that of opening the sessions.
+ * Reported as the secondary metrics {@code bytesPerSession} and {@code sessionsPerGiB} (JMH sums
+ * event counters over measurement iterations, hence exactly one); the time is that of opening the
+ * sessions.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
 @Warmup(iterations = 1, batchSize = 1)
-@Measurement(iterations = 3, batchSize = 1)
+@Measurement(iterations = 1, batchSize = 1)
 public class IdleMemory extends BenchBase {
 
     static final int SESSIONS = 20;
 
-    /** JMH prints these next to the score (averaged over iterations). */
+    /** JMH prints these next to the score. */
     @State(Scope.Thread)
     @AuxCounters(AuxCounters.Type.EVENTS)
     public static class Footprint {

@@ -192,6 +192,7 @@ public final class Compare {
     static List<Row> rows(Path benchDir, Path work) {
         return new ArrayList<>(List.of(
                 new InJvmRows.Cordon(),
+                new InJvmRows.CordonPersistent(),
                 new InJvmRows.Bare(),
                 new ProcessRows.CPythonExec(work),
                 new ProcessRows.Pyodide(benchDir, work),

@@ -29,7 +29,7 @@ final class InJvmRows {
     }
 
     /** Cordon's in-JVM tier: Session.exec under the default policy (all gates and limits on). */
-    static final class Cordon extends Row {
+    static class Cordon extends Row {
         private Sandbox sandbox;
         private Session session;
 
@@ -43,9 +43,13 @@ final class InJvmRows {
             return "Cordon in-JVM (GraalPy " + (SharedEngine.jitEnabled() ? "JIT" : "interpreter") + ")";
         }
 
+        Policy policy() {
+            return Policy.DEFAULT;
+        }
+
         @Override
         void open() {
-            sandbox = Sandbox.builder().policy(Policy.DEFAULT).poolSize(0).build();
+            sandbox = Sandbox.builder().policy(policy()).poolSize(0).build();
             session = sandbox.openSession("compare");
         }
 
@@ -75,6 +79,35 @@ final class InJvmRows {
             if (sandbox != null) {
                 sandbox.close();
             }
+        }
+    }
+
+    /**
+     * The same, in a session that keeps globals and files between calls
+     * ({@code persist_across_calls: true}): separates what the policy's gates and limits cost from
+     * what starting every call from fresh state costs.
+     */
+    static final class CordonPersistent extends Cordon {
+        @Override
+        String id() {
+            return "cordon-persist";
+        }
+
+        @Override
+        String label() {
+            return "Cordon in-JVM, persist_across_calls: true";
+        }
+
+        @Override
+        Policy policy() {
+            dev.cordon.policy.FilesystemPolicy fs = Policy.DEFAULT.filesystem();
+            return Policy.DEFAULT.withFilesystem(new dev.cordon.policy.FilesystemPolicy(fs.workspaceDir(), fs.writable(),
+                    fs.maxSizeMb(), true, fs.uploadDir(), fs.outputDir()));
+        }
+
+        @Override
+        String note() {
+            return "as Cordon, but globals and workspace files persist between calls";
         }
     }
 
