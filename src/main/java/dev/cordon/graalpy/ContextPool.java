@@ -27,6 +27,12 @@ public final class ContextPool implements AutoCloseable {
     private final Object signal = new Object();
     /** Longest a refill waits for a free core before building anyway. */
     static final long MAX_DEFER_MS = 30_000;
+    /**
+     * How long after an acquire the refill holds off: a session is usually opened to run code at
+     * once, and a context build next to its first call (CPU, allocation, GC) slows that call.
+     */
+    static final long AFTER_ACQUIRE_MS = 500;
+    private volatile long lastAcquire;
 
     /**
      * @param shape what every context of this pool has
@@ -66,6 +72,7 @@ public final class ContextPool implements AutoCloseable {
             throw new IllegalStateException("the context pool is closed");
         }
         PooledContext c = ready.pollFirst();
+        lastAcquire = System.nanoTime();
         synchronized (signal) {
             signal.notifyAll();
         }
@@ -86,7 +93,9 @@ public final class ContextPool implements AutoCloseable {
             try {
                 if (ready.size() + building.get() < target) {
                     long deferUntil = System.nanoTime() + MAX_DEFER_MS * 1_000_000L;
-                    while (Watchdog.get().running() >= cores && System.nanoTime() < deferUntil && !closed.get()) {
+                    while ((Watchdog.get().running() >= cores
+                            || System.nanoTime() - lastAcquire < AFTER_ACQUIRE_MS * 1_000_000L)
+                            && System.nanoTime() < deferUntil && !closed.get()) {
                         Thread.sleep(50);
                     }
                     building.incrementAndGet();
