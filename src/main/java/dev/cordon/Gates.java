@@ -190,7 +190,7 @@ final class Gates {
                             network.detach(c);
                         }
                     },
-                    ws::outputs, fs::resetForFreshCall, fs::usedBytes);
+                    ws::outputs, fs::resetForFreshCall, fs::usedBytes, fs::changes);
             return new Bound(p, gate, audit, gates, net, nws, nph, ns, failure, started, installer[0], packagesFailure);
         } catch (IOException e) {
             closeQuietly(ns, nph, net, fs, nws);

@@ -28,6 +28,8 @@ final class Quota {
 
     final long max;
     private final AtomicLong used = new AtomicLong();
+    /** Moves on every change made through the gate; see {@link WorkspaceFileSystem#changes()}. */
+    private final AtomicLong changes = new AtomicLong();
     private final Object[] stripes = new Object[STRIPES];
     private final Map<FileKey, Open> open = new ConcurrentHashMap<>();
     final ReentrantLock namespace = new ReentrantLock();
@@ -52,6 +54,15 @@ final class Quota {
 
     long used() {
         return used.get();
+    }
+
+    /** Called before anything that may change a file, a directory entry or an attribute. */
+    void changed() {
+        changes.incrementAndGet();
+    }
+
+    long changes() {
+        return changes.get();
     }
 
     /** Grants up to {@code want} bytes (all of them or what is left). */

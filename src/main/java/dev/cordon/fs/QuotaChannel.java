@@ -118,6 +118,7 @@ final class QuotaChannel extends FileChannel {
     /** Caller holds the file's stripe lock, so {@code ch.size()} is not moved by another writer. */
     private int writeLocked(ByteBuffer src, long pos, boolean positional) throws IOException {
         int n = src.remaining();
+        quota.changed();
         if (n == 0) {
             return positional ? ch.write(src, pos) : ch.write(src);
         }
@@ -167,6 +168,7 @@ final class QuotaChannel extends FileChannel {
 
     @Override
     public FileChannel truncate(long size) throws IOException {
+        quota.changed();
         synchronized (quota.lock(key)) {
             long cur = ch.size();
             ch.truncate(size);
@@ -223,6 +225,7 @@ final class QuotaChannel extends FileChannel {
     @Override
     public MappedByteBuffer map(MapMode mode, long position, long size) throws IOException {
         if (mode != MapMode.READ_ONLY) {
+            quota.changed();
             synchronized (quota.lock(key)) {
                 long growth = position + size - ch.size();
                 if (growth > 0 && !quota.reserve(growth)) {

@@ -247,6 +247,19 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
     // ------------------------------------------------------------------------------------------
     // Host-side API for the session
 
+    /**
+     * A counter that moves on every change guest code makes through this gate (a write or
+     * truncate, an open for writing, mkdir, delete, rename, copy, link, attribute change; counted
+     * before the operation, so denied attempts count too) and on {@link #rescan()} and
+     * {@link #resetForFreshCall()}. Two equal readings mean that the workspace and {@code /tmp}
+     * were not changed through the gate in between: the session uses it to skip a fresh-call reset
+     * that would have nothing to undo and to reuse its output listing. Changes made outside the
+     * gate (host, native tier) are seen only through {@link #rescan()}, as for the quota.
+     */
+    public long changes() {
+        return quota.changes();
+    }
+
     /** Bytes counted against {@code max_size_mb} now (workspace and /tmp, Cordon's log files excluded). */
     public long usedBytes() {
         return quota.used();
@@ -331,6 +344,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     /** Creates upload/output dirs and protected files (never through a link), then recounts. */
     private void prepare() throws IOException {
+        quota.changed();
         quota.namespace.lock();
         try {
             for (String rel : new String[] {uploadRel, outputRel}) {
@@ -780,6 +794,9 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
             create = createNew = truncate = deleteOnClose = false; // as the JDK: they need WRITE
         }
         Target t = resolveChecked(path);
+        if (write) {
+            quota.changed();
+        }
         Op op = write ? Op.WRITE : Op.READ;
         if (t.root() == null) {
             Devices.Kind device = Devices.of(t.guest());
@@ -958,6 +975,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void createDirectory(Path dir, FileAttribute<?>... attrs) throws IOException {
+        quota.changed();
         Target t = resolveChecked(dir);
         check(Op.MKDIR, t, false);
         if (t.isRoot()) {
@@ -975,6 +993,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void delete(Path path) throws IOException {
+        quota.changed();
         Target t = resolveChecked(path);
         check(Op.DELETE, t, false);
         if (t.isRoot()) {
@@ -1011,6 +1030,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void move(Path source, Path target, CopyOption... options) throws IOException {
+        quota.changed();
         Target s = resolveChecked(source);
         Target d = resolve(target);
         check(Op.RENAME, s, false);
@@ -1083,6 +1103,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void copy(Path source, Path target, CopyOption... options) throws IOException {
+        quota.changed();
         boolean replace = false;
         boolean noFollow = false;
         for (CopyOption o : options) {
@@ -1127,6 +1148,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void createLink(Path link, Path existing) throws IOException {
+        quota.changed();
         // GraalPy 25.0.3's emulated os.link passes the source path for both arguments, so the
         // denial names what it got rather than relying on their order.
         Target l = resolveChecked(link);
@@ -1137,6 +1159,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void createSymbolicLink(Path link, Path target, FileAttribute<?>... attrs) throws IOException {
+        quota.changed();
         Target l = resolveChecked(link);
         check(Op.SYMLINK, l, false);
         if (l.isRoot()) {
@@ -1196,6 +1219,7 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
 
     @Override
     public void setAttribute(Path path, String attribute, Object value, LinkOption... options) throws IOException {
+        quota.changed();
         String name = attribute.substring(attribute.indexOf(':') + 1);
         Op op = name.endsWith("Time") ? Op.UTIME : Op.CHMOD;
         Target t = resolveChecked(path);

@@ -11,8 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -34,8 +32,9 @@ public final class GuestSession implements AutoCloseable {
 
     /** After a limit trips, how long guest code has to stop before its context is retired. */
     static final long STOP_GRACE_MS = 3000;
-    /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
-    private static final long RUNNER_STACK = 16L * 1024 * 1024;
+    /** How many recent snippets keep their Source (only those up to {@link #SOURCE_CACHE_CHARS}). */
+    private static final int SOURCE_CACHE = 32;
+    private static final int SOURCE_CACHE_CHARS = 64 * 1024;
 
     private final String name;
     private ContextPool pool;
@@ -43,11 +42,27 @@ public final class GuestSession implements AutoCloseable {
     private Audit audit;
     private Policy policy;
     private volatile PooledContext bound;
-    private ExecutorService runner;
-    private Thread runnerThread;
+    private CallRunner runner;
     private int calls;
     private boolean closed;
     private String pendingNotice;
+    /** The bound context has not run its begin hook yet. */
+    private boolean needsBegin;
+    /** {@link SessionGates#changes()} right after the last fresh-call reset (none yet: MIN_VALUE). */
+    private long cleanAt = Long.MIN_VALUE;
+    /** The last output listing and the {@link SessionGates#changes()} reading it was taken at. */
+    private List<ExecResult.Output> outputs;
+    private long outputsAt = Long.MIN_VALUE;
+    /**
+     * Recently run code and its Source: an agent often re-sends the same snippet, and an equal
+     * Source object skips building and hashing a new one before the engine's own parse cache.
+     */
+    private final Map<String, Source> sources = new java.util.LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Source> e) {
+            return size() > SOURCE_CACHE;
+        }
+    };
 
     public GuestSession(String name, Policy policy, ContextPool pool, SessionGates gates, Audit audit) {
         this.name = name;
@@ -95,6 +110,8 @@ public final class GuestSession implements AutoCloseable {
         this.pool = newPool;
         this.gates = newGates;
         this.audit = newAudit;
+        cleanAt = Long.MIN_VALUE;
+        outputs = null;
         if (keep) {
             bindGates(bound);
         }
@@ -115,9 +132,17 @@ public final class GuestSession implements AutoCloseable {
         if (bound == null) {
             bind(pool.acquire());
         }
-        boolean fresh = !p.filesystem().persistAcrossCalls() && calls > 0;
-        if (fresh) {
-            gates.freshWorkspace().run();
+        boolean fresh = !p.filesystem().persistAcrossCalls();
+        if (fresh && calls > 0) {
+            // persist_across_calls: false. The globals were cleared and the cwd restored by the
+            // previous call's end hook; the files are reset here, unless nothing changed them
+            // through the gate since the last reset (then there is nothing to undo, and the reset
+            // would only cost a tree walk per call).
+            long changes = gates.changes().getAsLong();
+            if (changes != cleanAt) {
+                gates.freshWorkspace().run();
+                cleanAt = gates.changes().getAsLong();
+            }
         }
         calls++;
         audit.drainCall();
@@ -126,22 +151,27 @@ public final class GuestSession implements AutoCloseable {
         pc.stdout.target(output.stdout());
         pc.stderr.target(output.stderr());
         pc.stdin.source(stdin);
-        Source source = Source.newBuilder("python", code, "<cordon>").cached(true).buildLiteral();
+        Source source = source(code);
         Call call = new Call(pc, p, output);
-        String cwd = calls == 1 || fresh ? p.filesystem().workspaceDir() : null;
+        String home = p.filesystem().workspaceDir();
+        String beginCwd = needsBegin ? home : null;
+        needsBegin = false;
         Future<Value> f = runner.submit(() -> {
-            call.start(runnerThread);
+            call.start();
             try {
-                pc.beginCall(cwd, fresh);
+                if (beginCwd != null) {
+                    pc.beginSession(beginCwd);
+                }
                 return pc.context.eval(source);
             } finally {
                 if (call.limit.get() == null) {
                     try {
-                        pc.endCall();
+                        pc.endCall(fresh, home);
                     } catch (PolyglotException e) {
                         // Flushing is best effort; the call's own outcome is what we report.
                     }
                 }
+                call.finish();
             }
         });
         Watchdog.get().watch(call);
@@ -154,7 +184,14 @@ public final class GuestSession implements AutoCloseable {
             pc.stderr.target(null);
             pc.stdin.source(null);
         }
-        if (!outcome.retire && call.limit.get() != null && !drain(pc)) {
+        if (call.limit.get() != null) {
+            // Context.interrupt runs on its own thread and may still be interrupting the runner
+            // after the call ended: an interrupt that lands during the drain's flush closes the
+            // context's stdout channel for good (ClosedByInterruptException: every later print
+            // is a BrokenPipeError). Let it finish first.
+            call.awaitInterrupt(STOP_GRACE_MS);
+        }
+        if (!outcome.retire && call.limit.get() != null && !drain(pc, fresh, home)) {
             outcome = new Outcome(outcome.status, outcome.error, true);
         }
         if (outcome.retire) {
@@ -188,8 +225,29 @@ public final class GuestSession implements AutoCloseable {
         }
         long wallMs = (System.nanoTime() - t0) / 1_000_000;
         return new ExecResult(status, limit, output.stdoutText(), output.stderrText(),
-                output.overflowed(), error, blocked, gates.outputs().get(), "graalpy", name,
+                output.overflowed(), error, blocked, outputs(), "graalpy", name,
                 new ExecResult.Timing(wallMs, call.finalCpuNanos() / 1_000_000), notices);
+    }
+
+    private Source source(String code) {
+        Source s = sources.get(code);
+        if (s == null) {
+            s = Source.newBuilder("python", code, "<cordon>").cached(true).buildLiteral();
+            if (code.length() <= SOURCE_CACHE_CHARS) {
+                sources.put(code, s);
+            }
+        }
+        return s;
+    }
+
+    /** Files under output_dir: listed again only when something changed through the gate since the last listing. */
+    private List<ExecResult.Output> outputs() {
+        long changes = gates.changes().getAsLong();
+        if (outputs == null || changes != outputsAt) {
+            outputs = List.copyOf(gates.outputs().get());
+            outputsAt = changes;
+        }
+        return outputs;
     }
 
     /**
@@ -199,11 +257,11 @@ public final class GuestSession implements AutoCloseable {
      *
      * @return false if the interpreter did not answer in time (the caller retires it)
      */
-    private boolean drain(PooledContext pc) {
+    private boolean drain(PooledContext pc, boolean fresh, String home) {
         try {
             runner.submit(() -> {
                 try {
-                    pc.endCall();
+                    pc.endCall(fresh, home);
                 } catch (PolyglotException e) {
                     // a flush that raised: the buffers are gone either way; the probe decides
                 }
@@ -229,7 +287,7 @@ public final class GuestSession implements AutoCloseable {
     private Outcome await(Future<Value> f, Call call) {
         while (true) {
             try {
-                f.get(Watchdog.PERIOD_MS * 2, TimeUnit.MILLISECONDS);
+                CallRunner.await(f, Watchdog.PERIOD_MS * 2);
                 return new Outcome(ExecResult.Status.OK, null, false);
             } catch (TimeoutException e) {
                 long tripped = call.trippedAt;
@@ -379,25 +437,28 @@ public final class GuestSession implements AutoCloseable {
     }
 
     /**
-     * Whether the interpreter still answers. Asked on the runner thread with a deadline, never on the
-     * caller's: after an interrupt GraalPy's GIL can be left with a thread that will not give it
-     * back, and a caller blocked on it would hang the host (seen under load with spinning guest
-     * threads). No answer in time counts as dead, so the interpreter is retired.
+     * Whether the context still runs code. Asked on the runner, with the stop grace as a deadline:
+     * after an interrupt, a guest thread that was torn down can leave GraalPy's GIL held forever
+     * (seen once under heavy load in LimitsTest.spinningThreadsCountTowardCpu), and an eval on the
+     * caller's thread would then wait for it with no end. Unanswered in time means dead: the
+     * context is retired and the runner given up.
      */
     private boolean alive(PooledContext pc) {
-        ExecutorService r = runner;
-        if (r == null) {
+        if (runner == null) {
             return false;
         }
+        Future<Value> f = runner.submit(() -> pc.context.eval("python", "None"));
         try {
-            return r.submit(() -> {
-                pc.context.eval("python", "None");
-                return true;
-            }).get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+            f.get(STOP_GRACE_MS, TimeUnit.MILLISECONDS);
+            return true;
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            abandonRunner();
+            return false;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return false;
-        } catch (ExecutionException | TimeoutException | RuntimeException e) {
+        } catch (ExecutionException | RuntimeException e) {
             return false;
         }
     }
@@ -405,6 +466,7 @@ public final class GuestSession implements AutoCloseable {
     private void bind(PooledContext pc) {
         bindGates(pc);
         bound = pc;
+        needsBegin = true;
         newRunner();
     }
 
@@ -415,24 +477,12 @@ public final class GuestSession implements AutoCloseable {
     }
 
     private void newRunner() {
-        AtomicReference<Thread> t = new AtomicReference<>();
-        runner = Executors.newSingleThreadExecutor(r -> {
-            Thread th = new Thread(null, r, "cordon-session-" + name, RUNNER_STACK);
-            th.setDaemon(true);
-            t.set(th);
-            return th;
-        });
-        try {
-            // Start the thread now so the call can measure it from its first instruction.
-            runner.submit(() -> { }).get();
-        } catch (InterruptedException | ExecutionException e) {
-            throw new IllegalStateException(e);
-        }
-        runnerThread = t.get();
+        runner = bound.runner;
+        runner.thread().setName("cordon-session-" + name);
     }
 
     private void abandonRunner() {
-        runner.shutdownNow();
+        runner.abandon();
         runner = null;
     }
 
@@ -472,8 +522,14 @@ public final class GuestSession implements AutoCloseable {
         volatile long trippedAt;
         private volatile boolean started;
         private long startNanos;
-        private final Map<Thread, Long> cpuBase = new HashMap<>();
-        private final Map<Thread, Long> allocBase = new HashMap<>();
+        /** The runner thread and its counters at start and end, read on the runner itself (the cheap way). */
+        private Thread runner;
+        private long runnerCpu0;
+        private long runnerAlloc0;
+        private long runnerCpuEnd = -1;
+        /** Other guest threads alive at start (rare: threads a previous call left running). */
+        private Map<Thread, Long> cpuBase = Map.of();
+        private Map<Thread, Long> allocBase = Map.of();
         private long retiredBase;
         private long heapBase;
         private volatile long lastCpu;
@@ -485,11 +541,21 @@ public final class GuestSession implements AutoCloseable {
         }
 
         /** Runs on the runner thread, just before guest code starts. */
-        synchronized void start(Thread runnerThread) {
+        synchronized void start() {
             Watchdog w = Watchdog.get();
-            for (Thread t : threads(runnerThread)) {
-                cpuBase.put(t, w.cpuNanos(t));
-                allocBase.put(t, w.allocatedBytes(t));
+            runner = Thread.currentThread();
+            runnerCpu0 = w.currentCpuNanos();
+            runnerAlloc0 = w.currentAllocatedBytes();
+            Set<Thread> others = SharedEngine.get().threads().threadsOf(pc.context);
+            if (!others.isEmpty() && !(others.size() == 1 && others.contains(runner))) {
+                cpuBase = new HashMap<>();
+                allocBase = new HashMap<>();
+                for (Thread t : others) {
+                    if (t != runner) {
+                        cpuBase.put(t, w.cpuNanos(t));
+                        allocBase.put(t, w.allocatedBytes(t));
+                    }
+                }
             }
             retiredBase = SharedEngine.get().threads().retiredCpuNanos(pc.context);
             heapBase = w.heapUsed();
@@ -497,16 +563,31 @@ public final class GuestSession implements AutoCloseable {
             started = true;
         }
 
-        private Set<Thread> threads(Thread runnerThread) {
-            Set<Thread> s = new java.util.HashSet<>(SharedEngine.get().threads().threadsOf(pc.context));
-            if (runnerThread != null) {
-                s.add(runnerThread);
+        /** Runs on the runner thread once guest code and the end hook returned. */
+        synchronized void finish() {
+            if (started) {
+                runnerCpuEnd = Watchdog.get().currentCpuNanos();
             }
-            return s;
         }
 
         long cpuNanos() {
             return lastCpu;
+        }
+
+        /** CPU of the runner so far: its final reading once finished, else read by thread id. */
+        private long runnerCpu(Watchdog w) {
+            return (runnerCpuEnd >= 0 ? runnerCpuEnd : w.cpuNanos(runner)) - runnerCpu0;
+        }
+
+        /** CPU of the guest's other threads since start (threads that ended count through the registry). */
+        private long otherCpu(Watchdog w) {
+            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
+            for (Thread t : SharedEngine.get().threads().threadsOf(pc.context)) {
+                if (t != runner) {
+                    cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
+                }
+            }
+            return cpu;
         }
 
         /** CPU of the whole call, read once it ended (the watchdog's last sample may be 10 ms old). */
@@ -515,11 +596,7 @@ public final class GuestSession implements AutoCloseable {
                 return 0;
             }
             Watchdog w = Watchdog.get();
-            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
-            for (Thread t : threads(runnerThread)) {
-                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
-            }
-            return Math.max(cpu, lastCpu);
+            return Math.max(runnerCpu(w) + otherCpu(w), lastCpu);
         }
 
         synchronized void check(Watchdog w) {
@@ -535,11 +612,12 @@ public final class GuestSession implements AutoCloseable {
                 trip(ExecResult.Limit.WALL);
                 return;
             }
-            long cpu = SharedEngine.get().threads().retiredCpuNanos(pc.context) - retiredBase;
-            long alloc = 0;
-            for (Thread t : threads(runnerThread)) {
-                cpu += w.cpuNanos(t) - cpuBase.getOrDefault(t, 0L);
-                alloc += w.allocatedBytes(t) - allocBase.getOrDefault(t, 0L);
+            long cpu = runnerCpu(w) + otherCpu(w);
+            long alloc = w.allocatedBytes(runner) - runnerAlloc0;
+            for (Thread t : SharedEngine.get().threads().threadsOf(pc.context)) {
+                if (t != runner) {
+                    alloc += w.allocatedBytes(t) - allocBase.getOrDefault(t, 0L);
+                }
             }
             lastCpu = cpu;
             if (cpu > r.maxCpuSeconds() * 1_000_000_000L) {
@@ -557,11 +635,25 @@ public final class GuestSession implements AutoCloseable {
             }
         }
 
+        private volatile Thread interrupter;
+
+        /** Waits (bounded) until the interrupt started by {@link #trip} has returned. */
+        void awaitInterrupt(long millis) {
+            Thread t = interrupter;
+            if (t != null) {
+                try {
+                    t.join(millis);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        }
+
         void trip(ExecResult.Limit l) {
             if (limit.compareAndSet(null, l)) {
                 trippedAt = System.nanoTime();
                 Context ctx = pc.context;
-                Thread.ofPlatform().daemon(true).name("cordon-interrupt-" + name).start(() -> {
+                interrupter = Thread.ofPlatform().daemon(true).name("cordon-interrupt-" + name).start(() -> {
                     try {
                         ctx.interrupt(Duration.ofMillis(STOP_GRACE_MS));
                     } catch (TimeoutException | RuntimeException e) {

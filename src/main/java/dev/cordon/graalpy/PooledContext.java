@@ -23,60 +23,94 @@ import org.graalvm.polyglot.io.IOAccess;
  */
 final class PooledContext {
 
-    /** Runs once per context: imports what nearly every call needs and installs the call hooks. */
+    /**
+     * Runs once per context: imports what nearly every call needs and installs the call hooks.
+     * Per call only {@code end} runs (one guest entry per call; {@code begin} runs once, when the
+     * context is bound): it flushes what the call left buffered, repairs the standard streams for
+     * the next call, and, when nothing may persist between calls, clears the globals and returns
+     * to the workspace dir right away, so the next call needs no hook before it.
+     */
     private static final Source BOOTSTRAP = Source.create("python", """
-            # Everything lives in the function's closure, not in __main__: a fresh call clears
-            # __main__, and guest code may rebind any global name.
+            # Everything lives in the function's closure, not in __main__: calls share __main__, and
+            # guest code may rebind any global name (even __builtins__), so the hooks capture every
+            # function and object they use when the context is built.
             def __cordon_hooks():
-                import sys, os, io, json, re, math, traceback, threading, weakref, builtins
+                import sys, os, io, weakref, builtins
                 _open = io.open
                 _files = weakref.WeakSet()
+                _list, _getattr, _setattr, _BaseException, _TypeError = list, getattr, setattr, BaseException, TypeError
+                _chdir = os.chdir
+                _main = sys.modules['__main__'].__dict__
                 def open(*args, **kwargs):
                     f = _open(*args, **kwargs)
                     try:
                         _files.add(f)
-                    except TypeError:
+                    except _TypeError:
                         pass
                     return f
                 open.__doc__ = _open.__doc__
                 builtins.open = open
                 io.open = open
                 _out, _err = sys.stdout, sys.stderr
-                _keep = {'__name__', '__doc__', '__builtins__', '__loader__', '__spec__', '__package__'}
-                def begin(cwd, fresh):
-                    for name, orig, fd in (('stdout', _out, 1), ('stderr', _err, 2)):
-                        cur = getattr(sys, name, None)
-                        if cur is None or getattr(cur, 'closed', True):
-                            s = orig if not orig.closed else io.TextIOWrapper(io.FileIO(fd, 'w', closefd=False), line_buffering=True)
-                            setattr(sys, name, s)
-                            setattr(sys, '__' + name + '__', s)
-                    if fresh:
-                        g = sys.modules['__main__'].__dict__
-                        for k in [k for k in g if k not in _keep]:
-                            del g[k]
-                    if cwd:
-                        os.chdir(cwd)
-                def end():
+                _keep = frozenset(('__name__', '__doc__', '__builtins__', '__loader__', '__spec__', '__package__'))
+                def begin(cwd):
+                    _chdir(cwd)
+                def end(fresh, cwd):
                     # GraalPy has no reference counting: a file opened and written without close()
                     # would stay in its buffer until some GC. Flush what the call left open.
-                    for f in list(_files):
+                    if _files:
+                        for f in _list(_files):
+                            try:
+                                if not f.closed:
+                                    f.flush()
+                            except _BaseException:
+                                pass
+                    for name, orig, fd in (('stdout', _out, 1), ('stderr', _err, 2)):
+                        cur = _getattr(sys, name, None)
                         try:
-                            if not f.closed:
-                                f.flush()
-                        except BaseException:
+                            cur.flush()
+                            if not cur.closed:
+                                continue
+                        except _BaseException:
                             pass
-                    for s in (sys.stdout, sys.stderr):
-                        try:
-                            s.flush()
-                        except BaseException:
-                            pass
+                        # Closed, deleted or broken by the call: the next call gets a working stream.
+                        s = orig if not orig.closed else io.TextIOWrapper(io.FileIO(fd, 'w', closefd=False), line_buffering=True)
+                        _setattr(sys, name, s)
+                        _setattr(sys, '__' + name + '__', s)
+                    if fresh:
+                        for k in [k for k in _main if k not in _keep]:
+                            del _main[k]
+                    if cwd is not None:
+                        _chdir(cwd)
                 return begin, end
             __cordon_result = __cordon_hooks()
             del __cordon_hooks
             __cordon_result
             """);
 
+    /**
+     * What nearly every call imports, loaded ahead of time in contexts the pool warms in the
+     * background. Not for a context built while a caller waits (pool empty, or one-shot
+     * {@code cordon exec}): there {@code json} alone costs ~0.5-3 s of interpreter time (its
+     * regexes compile in pure Python) that a script may never need.
+     */
+    private static final Source PREWARM = Source.create("python", """
+            def __cordon_prewarm():
+                import json, re, math, traceback, threading
+            __cordon_prewarm()
+            del __cordon_prewarm
+            """);
+
+    /** Stack of the runner thread: deep but bounded guest recursion must hit RecursionError, not kill the host. */
+    static final long RUNNER_STACK = 16L * 1024 * 1024;
+
     final Context context;
+    /**
+     * The thread that runs this context's calls. It is created and enters the context when the
+     * context is built, usually in the pool's background refill: a thread's first entry into a
+     * context sets up its Python thread state, which would otherwise fall on the session's first call.
+     */
+    final CallRunner runner;
     final SwitchableFileSystem fileSystem;
     final SwitchableProcessHandler processHandler;
     final RedirectStream stdout = new RedirectStream();
@@ -86,7 +120,7 @@ final class PooledContext {
     private final Value begin;
     private final Value end;
 
-    private PooledContext(ContextShape shape) {
+    private PooledContext(ContextShape shape, boolean prewarm) {
         this.shape = shape;
         // Until the context is bound to a session it may only read the runtime's own files
         // (allowLanguageHomeAccess is deprecated in 25.0.3 and leaves them writable).
@@ -124,26 +158,56 @@ final class PooledContext {
                     shape.pythonPath().stream().map(Path::toString).collect(Collectors.joining(":")));
         }
         this.context = b.build();
-        context.eval(Source.create("python", dev.cordon.net.GuestPrelude.SOURCE));
-        Value hooks = context.eval(BOOTSTRAP);
-        context.eval("python", "del __cordon_result");
+        this.runner = new CallRunner("cordon-context", RUNNER_STACK);
+        Value hooks;
+        try {
+            hooks = runner.submit(() -> {
+                context.eval(Source.create("python", dev.cordon.net.GuestPrelude.SOURCE));
+                Value h = context.eval(BOOTSTRAP);
+                context.eval("python", "del __cordon_result");
+                if (prewarm) {
+                    context.eval(PREWARM);
+                }
+                return h;
+            }).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            close();
+            throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            close();
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while warming a context", e);
+        }
         this.begin = hooks.getArrayElement(0);
         this.end = hooks.getArrayElement(1);
     }
 
-    static PooledContext create(ContextShape shape) {
-        return new PooledContext(shape);
+    /** @param prewarm also import the common modules (for contexts built ahead of need) */
+    static PooledContext create(ContextShape shape, boolean prewarm) {
+        return new PooledContext(shape, prewarm);
     }
 
-    void beginCall(String cwd, boolean freshGlobals) {
-        begin.execute(cwd, freshGlobals);
+    /** Once, when the context is bound to a session: start in the workspace dir. */
+    void beginSession(String cwd) {
+        begin.execute(cwd);
+        fileSystem.takeCwdChanged();
     }
 
-    void endCall() {
-        end.execute();
+    /**
+     * After every call (also after a limit stopped it): flush, repair the streams and, when
+     * {@code fresh}, clear the globals; when {@code fresh} and the call changed its cwd (the
+     * filesystem saw a chdir), go back to {@code home} for the next call.
+     */
+    void endCall(boolean fresh, String home) {
+        boolean moved = fileSystem.takeCwdChanged();
+        end.execute(fresh, fresh && moved ? home : null);
+        if (fresh && moved) {
+            fileSystem.takeCwdChanged(); // our own chdir back home
+        }
     }
 
     void close() {
+        runner.shutdown();
         try {
             context.close(true);
         } catch (RuntimeException e) {

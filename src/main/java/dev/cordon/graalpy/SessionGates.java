@@ -19,6 +19,9 @@ import org.graalvm.polyglot.io.ProcessHandler;
  * @param outputs        lists files in the output dir after a call
  * @param freshWorkspace resets the workspace (uploads kept) before a call when nothing persists
  * @param workspaceUsed  bytes in the workspace now, to tell a full disk from other write errors
+ * @param changes        a counter that moves whenever the workspace may have changed (the filesystem
+ *                       gate's {@code changes()}): equal readings let the session skip a fresh-call
+ *                       reset with nothing to undo and reuse its output listing
  */
 public record SessionGates(
         FileSystem fileSystem,
@@ -27,5 +30,18 @@ public record SessionGates(
         Consumer<Context> detach,
         Supplier<List<ExecResult.Output>> outputs,
         Runnable freshWorkspace,
-        java.util.function.LongSupplier workspaceUsed) {
+        java.util.function.LongSupplier workspaceUsed,
+        java.util.function.LongSupplier changes) {
+
+    /** Gates without a change counter: every call resets (when asked to) and lists outputs again. */
+    public SessionGates(FileSystem fileSystem, ProcessHandler processes, Consumer<Context> attach,
+            Consumer<Context> detach, Supplier<List<ExecResult.Output>> outputs, Runnable freshWorkspace,
+            java.util.function.LongSupplier workspaceUsed) {
+        this(fileSystem, processes, attach, detach, outputs, freshWorkspace, workspaceUsed, alwaysChanged());
+    }
+
+    private static java.util.function.LongSupplier alwaysChanged() {
+        java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+        return n::incrementAndGet;
+    }
 }

@@ -22,6 +22,8 @@ import org.graalvm.polyglot.io.FileSystem;
 final class SwitchableFileSystem implements FileSystem {
 
     private volatile FileSystem target;
+    /** Set by every change of the guest's cwd; lets a fresh call skip asking Python where it is. */
+    private volatile boolean cwdChanged;
 
     SwitchableFileSystem(FileSystem initial) {
         this.target = initial;
@@ -119,7 +121,17 @@ final class SwitchableFileSystem implements FileSystem {
 
     @Override
     public void setCurrentWorkingDirectory(Path currentWorkingDirectory) {
+        cwdChanged = true;
         target.setCurrentWorkingDirectory(currentWorkingDirectory);
+    }
+
+    /** Whether the guest changed its cwd since the last call of this method. */
+    boolean takeCwdChanged() {
+        boolean c = cwdChanged;
+        if (c) {
+            cwdChanged = false;
+        }
+        return c;
     }
 
     @Override

@@ -53,9 +53,23 @@ final class Watchdog {
         calls.remove(call);
     }
 
+    /** Calls running now (in every session of this JVM). */
+    int running() {
+        return calls.size();
+    }
+
     long cpuNanos(Thread t) {
         long v = threads.getThreadCpuTime(t.threadId());
         return Math.max(0, v);
+    }
+
+    /** CPU time of the calling thread: no thread lookup, unlike {@link #cpuNanos(Thread)}. */
+    long currentCpuNanos() {
+        return Math.max(0, threads.getCurrentThreadCpuTime());
+    }
+
+    long currentAllocatedBytes() {
+        return Math.max(0, threads.getCurrentThreadAllocatedBytes());
     }
 
     long allocatedBytes(Thread t) {
