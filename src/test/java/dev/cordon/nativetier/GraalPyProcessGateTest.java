@@ -41,7 +41,8 @@ class GraalPyProcessGateTest {
              Context ctx = Context.newBuilder("python")
                      .allowIO(IOAccess.newBuilder().allowHostFileAccess(true).build())
                      .allowCreateProcess(true)
-                     .processHandler(gate)
+                     // As in a session: the gate runs inside a permit (the JUnit thread may be a marked guest thread).
+                     .processHandler(dev.cordon.agent.GatePermit.processHandler(gate))
                      .currentWorkingDirectory(ws)
                      .environment("PATH", "/usr/local/bin:/usr/bin:/bin")
                      .option("python.PosixModuleBackend", "java")
