@@ -196,7 +196,7 @@ public final class Compare {
                 new InJvmRows.Bare(),
                 new ProcessRows.CPythonExec(work),
                 new ProcessRows.Pyodide(benchDir, work),
-                new ProcessRows.NativeWorker(),
+                new InJvmRows.CordonNative(),
                 new ProcessRows.CPythonSpawn(),
                 new ProcessRows.BwrapCPythonSpawn(work)));
     }

@@ -83,6 +83,39 @@ final class InJvmRows {
     }
 
     /**
+     * Cordon's native engine: each call goes to the session's persistent CPython worker inside
+     * bubblewrap + seccomp + rlimits (engine: native), timed around {@code Session.exec} like the
+     * in-JVM row. Unavailable when the native tier cannot run here (it never runs unsandboxed).
+     */
+    static final class CordonNative extends Cordon {
+        @Override
+        String id() {
+            return "native-worker";
+        }
+
+        @Override
+        String label() {
+            return "Cordon native worker (bwrap + persistent CPython)";
+        }
+
+        @Override
+        String unavailable() {
+            var a = dev.cordon.nativetier.NativeTier.get().check();
+            return a.available() ? null : a.describe();
+        }
+
+        @Override
+        Policy policy() {
+            return Policy.DEFAULT.withEngine(Policy.EngineKind.NATIVE);
+        }
+
+        @Override
+        String note() {
+            return "default policy, engine: native (workspace bind, seccomp, rlimits, cgroups where available)";
+        }
+    }
+
+    /**
      * The same, in a session that keeps globals and files between calls
      * ({@code persist_across_calls: true}): separates what the policy's gates and limits cost from
      * what starting every call from fresh state costs.

@@ -261,44 +261,4 @@ final class ProcessRows {
         }
     }
 
-    /**
-     * Cordon's native tier: a persistent CPython worker per session inside bubblewrap. Not in this
-     * build yet; when dev.cordon.nativetier lands, replace this class's body with a session of that
-     * tier (open: start the worker; run: time each call round trip; close: stop it).
-     */
-    static final class NativeWorker extends Row {
-        @Override
-        String id() {
-            return "native-worker";
-        }
-
-        @Override
-        String label() {
-            return "Cordon native worker (bwrap + persistent CPython)";
-        }
-
-        @Override
-        String unavailable() {
-            try {
-                Class.forName("dev.cordon.nativetier.NativeSession");
-                return "the native tier is in this build, but this harness row is not wired to it yet";
-            } catch (ClassNotFoundException e) {
-                return "not available in this build (the native tier, dev.cordon.nativetier, has not landed)";
-            }
-        }
-
-        @Override
-        void open() {
-            throw new UnsupportedOperationException(unavailable());
-        }
-
-        @Override
-        Samples run(String code, double warmupSeconds, int warmupMin, int n) {
-            throw new UnsupportedOperationException(unavailable());
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 }
