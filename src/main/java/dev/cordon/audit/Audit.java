@@ -81,7 +81,7 @@ public final class Audit implements DenialSink {
                 if (logFile != null && logging.logBlockedOperations()
                         && logging.level().enables(LoggingPolicy.Level.WARN)) {
                     append(logFile, DateTimeFormatter.ISO_INSTANT.format(now) + " session=" + session + " "
-                            + deny.blockedLine() + "\n");
+                            + oneLine(deny.blockedLine()) + "\n");
                 }
                 if (jsonlFile != null) {
                     append(jsonlFile, JSON.writeValueAsString(AuditEvent.of(id, DateTimeFormatter.ISO_INSTANT.format(now), session, deny)) + "\n");
@@ -100,7 +100,7 @@ public final class Audit implements DenialSink {
         }
         try {
             append(logFile, DateTimeFormatter.ISO_INSTANT.format(Instant.now()) + " session=" + session + " ["
-                    + level.name() + "] " + message + "\n");
+                    + level.name() + "] " + oneLine(message) + "\n");
         } catch (IOException e) {
             System.err.println("cordon: cannot write audit log: " + e.getMessage());
         }
@@ -117,6 +117,31 @@ public final class Audit implements DenialSink {
     /** How many denials beyond {@link #MAX_BLOCKED_PER_CALL} this call had. */
     public synchronized int droppedThisCall() {
         return droppedThisCall;
+    }
+
+    /**
+     * A log line as guest-chosen text may appear in it (a path, a host name, a command): line
+     * breaks and other control characters, Unicode line/paragraph separators and bidirectional
+     * overrides are written as Java-style escapes (backslash, u, four hex digits), so a denied
+     * target such as {@code /etc/x\n... [BLOCKED] ...} cannot add a line of its own to
+     * {@code log_file} (found by the escape corpus, class "fake a limit or a log line").
+     */
+    static String oneLine(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean hide = c < 0x20 || c >= 0x7f && c <= 0x9f || c == 0x2028 || c == 0x2029 || c == 0x200e || c == 0x200f
+                    || c >= 0x202a && c <= 0x202e || c >= 0x2066 && c <= 0x2069;
+            if (hide && b == null) {
+                b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (hide) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     private static void append(Path file, String line) throws IOException {

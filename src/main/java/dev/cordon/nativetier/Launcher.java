@@ -92,8 +92,8 @@ final class Launcher {
         etcOverrides.put("/etc/group", ws.groupFile().toString());
         etcOverrides.put("/etc/hosts", ws.hostsFile().toString());
         TreeMap<String, String> roInWs = new TreeMap<>();
-        String log = p.logging().logFile();
-        if (log != null) {
+        // log_file, audit_file and the egress log (the escape corpus found audit_file writable here).
+        for (String log : NativeWorkspace.protectedGuestFiles(p)) {
             Path hostLog = ws.toHostPath(log);
             if (hostLog != null && !Files.isSymbolicLink(hostLog)) {
                 // The audit log is the host's: visible to guest code, never writable by it.

@@ -166,7 +166,7 @@ public final class NativeSession implements AutoCloseable {
         calls++;
         if (fresh) {
             try {
-                ws.reset(policy.logging().logFile());
+                ws.reset(NativeWorkspace.protectedGuestFiles(policy));
             } catch (IOException e) {
                 return engineError("cannot reset the workspace: " + e.getMessage(), t0, blocked);
             }

@@ -336,19 +336,49 @@ public final class NativeWorkspace implements AutoCloseable {
      * Empties the workspace for a call that must not see earlier files
      * ({@code persist_across_calls: false}), keeping the upload dir and the audit log.
      */
-    void reset(String keepGuestFile) throws IOException {
+    void reset(java.util.Collection<String> keepGuestFiles) throws IOException {
         Path root = bindSource();
         Path uploads = toHostPath(fs.uploadDir());
-        Path keep = keepGuestFile == null ? null : toHostPath(keepGuestFile);
+        List<Path> keep = new ArrayList<>();
+        for (String k : keepGuestFiles) {
+            Path h = toHostPath(k);
+            if (h != null) {
+                keep.add(h);
+            }
+        }
         try (Stream<Path> s = Files.list(root)) {
             for (Path p : s.toList()) {
-                if ((uploads != null && (uploads.equals(p) || uploads.startsWith(p))) || p.equals(keep)) {
+                // Cordon's own logs (and the directories holding them) survive, like the uploads.
+                if ((uploads != null && (uploads.equals(p) || uploads.startsWith(p)))
+                        || keep.stream().anyMatch(k -> k.equals(p) || k.startsWith(p))) {
                     continue;
                 }
                 deleteTree(p);
             }
         }
         makeStandardDirs();
+    }
+
+    /**
+     * The host's files in a workspace that guest code may read but never change: {@code log_file},
+     * {@code audit_file} and the egress log (explicit, or the default the session uses when egress
+     * records are kept). Bound read-only into every sandbox and kept by {@link #reset}.
+     */
+    static List<String> protectedGuestFiles(dev.cordon.policy.Policy p) {
+        List<String> out = new ArrayList<>();
+        var l = p.logging();
+        var mode = p.network().mode();
+        String egress = l.egressFile();
+        if (egress == null && mode != dev.cordon.policy.NetworkPolicy.Mode.DENY
+                && (l.egress() || mode == dev.cordon.policy.NetworkPolicy.Mode.PERMISSIVE)) {
+            egress = p.filesystem().workspaceDir() + "/.cordon/egress.jsonl";
+        }
+        for (String f : new String[] {l.logFile(), l.auditFile(), egress}) {
+            if (f != null) {
+                out.add(f);
+            }
+        }
+        return out;
     }
 
     /** The upload and output dirs exist in every workspace (as the in-JVM tier's Workspace makes them). */

@@ -78,16 +78,22 @@ class FaultsTest {
     @ValueSource(strings = {"in-process", "worker"})
     void nativeWorkerKilledMidCall(String mode) throws Exception {
         assumeTrue(NativeTier.get().check().available(), () -> "native tier unavailable: " + NativeTier.get().check().missing());
-        Policy p = Probes.policy(mode, "native", "filesystem: {persist_across_calls: true}");
+        Policy p = Probes.policy(mode, "native", """
+                filesystem: {persist_across_calls: true}
+                resources: {max_wall_seconds: 20}
+                """);
         try (Sandbox sandbox = Sandbox.builder().policy(p).poolSize(0).build()) {
             Session s = sandbox.openSession("native-killed");
             ExecResult first = s.exec("x = 1\nopen('/workspace/kept.txt', 'w').write('kept')");
             assertEquals(ExecResult.Status.OK, first.status(), first::toString);
             assertEquals("native", first.engine());
             CompletableFuture<ExecResult> call = inFlight(s, "import time\ntime.sleep(60)", 1000);
+            // bwrap (outside), bwrap (the sandbox's pid 1) and CPython all carry the worker script in
+            // their argv: the CPython worker is the one whose program is python.
             List<ProcessHandle> workers = ProcessHandle.current().descendants()
-                    .filter(h -> h.info().commandLine().orElse("").contains("cordon_worker.py")).toList();
-            assertEquals(1, workers.size(), "one CPython worker: " + workers);
+                    .filter(h -> h.info().commandLine().orElse("").contains("cordon_worker.py"))
+                    .filter(h -> h.info().command().orElse("").contains("python")).toList();
+            assertEquals(1, workers.size(), () -> "one CPython worker: " + workers.stream().map(h -> h.info().command()).toList());
             long cpython = workers.getFirst().pid();
             assertTrue(workers.getFirst().destroyForcibly());
             ExecResult r = call.get(30, TimeUnit.SECONDS);
