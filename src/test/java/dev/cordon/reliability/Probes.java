@@ -103,6 +103,16 @@ final class Probes {
         }
     }
 
+    /** A process's argv from /proc (ProcessHandle.Info.arguments() is often empty on Linux). */
+    static List<String> argv(long pid) {
+        try {
+            String raw = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"));
+            return List.of(raw.split("\0"));
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
     static boolean root() {
         return "root".equals(System.getProperty("user.name"));
     }

@@ -47,8 +47,9 @@ class WorkerIsolationTest {
                 filesystem: {persist_across_calls: true}
                 logging: {log_file: "/workspace/sandbox.log"}
                 """);
-        Path hostFile = dir.resolve("outside.txt");
-        Files.writeString(hostFile, "host secret");
+        // A host file outside the workspace (not under /tmp: guest /tmp is the session's own).
+        Path hostFile = Path.of("/etc/hostname");
+        String secret = Files.readString(hostFile).strip();
         try (ServerSocketChannel listener = ServerSocketChannel.open();
              Sandbox sandbox = Sandbox.builder().policy(p).poolSize(0).workspaceRoot(dir.resolve("ws")).build()) {
             listener.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
@@ -58,7 +59,7 @@ class WorkerIsolationTest {
             long worker = pid(s);
             assertNotEquals(ProcessHandle.current().pid(), worker, "guest code runs in another process");
             assertTrue(ProcessHandle.current().children().anyMatch(h -> h.pid() == worker), "a child of the host");
-            List<String> cmd = ProcessHandle.of(worker).orElseThrow().info().arguments().map(List::of).orElse(List.of());
+            List<String> cmd = Probes.argv(worker);
             assertTrue(cmd.contains("-Xmx" + (256 + 128) + "m"), "heap from max_memory_mb + overhead: " + cmd);
 
             // Globals persist across calls, in the worker.
@@ -86,12 +87,13 @@ class WorkerIsolationTest {
                             print('denied')
                     """.formatted(hostFile, port));
             assertEquals("denied\ndenied\ndenied\n", denied.stdout(), denied::toString);
+            // (GraalPy asks the process gate once per PATH entry that holds the command: ls twice.)
             assertEquals(List.of("filesystem.workspace_only", "network.policy", "subprocess.allow"),
-                    denied.blocked().stream().map(ExecResult.Blocked::policy).toList());
-            assertFalse(denied.stdout().contains("host secret"));
+                    denied.blocked().stream().map(ExecResult.Blocked::policy).distinct().toList());
+            assertFalse(!secret.isEmpty() && denied.stdout().contains(secret));
             assertEquals(null, listener.accept(), "no connection reached the listener");
             String log = Files.readString(s.workspace().resolve("sandbox.log"));
-            assertEquals(3, log.lines().filter(l -> l.contains("[BLOCKED]")).count(), log);
+            assertEquals(denied.blocked().size(), log.lines().filter(l -> l.contains("[BLOCKED]")).count(), log);
 
             s.close();
             assertTrue(Probes.eventually(10_000, () -> !alive(worker)), "closing the session ends its worker");
@@ -217,7 +219,7 @@ class WorkerIsolationTest {
             assertTrue(fresh.notices().stream().anyMatch(n -> n.contains("fresh worker process")), fresh::toString);
             long newWorker = pid(s);
             assertNotEquals(worker, newWorker);
-            List<String> cmd = ProcessHandle.of(newWorker).orElseThrow().info().arguments().map(List::of).orElse(List.of());
+            List<String> cmd = Probes.argv(newWorker);
             assertTrue(cmd.contains("-Xmx" + (128 + 128) + "m"), cmd::toString);
 
             // And back to in-process: the session now runs in the host.
@@ -234,8 +236,8 @@ class WorkerIsolationTest {
         try (Sandbox sandbox = Sandbox.builder().policy(p).poolSize(1).build()) {
             sandbox.awaitWarm(180_000);
             assertEquals(1, sandbox.warmContexts());
-            long warm = ProcessHandle.current().children().filter(h -> h.info().arguments().map(a -> List.of(a)
-                    .contains("dev.cordon.worker.WorkerMain")).orElse(false)).findFirst().orElseThrow().pid();
+            long warm = ProcessHandle.current().children().filter(h -> Probes.argv(h.pid())
+                    .contains("dev.cordon.worker.WorkerMain")).findFirst().orElseThrow().pid();
             Session s = sandbox.openSession("warm");
             assertEquals(warm, pid(s), "the session got the warm worker");
             assertTrue(Probes.eventually(180_000, () -> sandbox.warmContexts() == 1), "refilled");
