@@ -125,13 +125,18 @@ class PolicyLoaderPropertiesTest {
     /**
      * Findings of these properties, kept: raw line/paragraph separators and bidi overrides from the
      * policy text reached error messages (an error could look like several lines, or reorder what
-     * the reader sees); fixed by escaping them in PolicyException's message.
+     * the reader sees; fixed by escaping them in PolicyException's message), and a YAML scanner
+     * error that carries no mark was reported without line:column (fixed in YamlTree: the
+     * reader's position).
      */
     @Test
     void findingsStayFixed() {
         for (String text : List.of(" \t", "c\ud83d\ude15|\u2029\u2028$", "a:\n  allowlist: {allowlist: *\u2028i\u202e}",
                 "execution:\n  engine: \"nat\u202eive\"", "execution: {isolation: \"w\rorker\"}", "\u0085: 1",
-                "execution:\n  sandbox:\n    network:\n      allowlist: [{domain: \"a\u2028b.com\"}]", "\ud800: x")) {
+                "execution:\n  sandbox:\n    network:\n      allowlist: [{domain: \"a\u2028b.com\"}]", "\ud800: x",
+                // A scanner error without a mark (was reported with no line:col).
+                "execution:\n  sandbox:\n    filesystem:\n      workspace_dir: \"/work\n      writable: true\n"
+                        + "   \"https://x\"   persist_across_calls: true\n")) {
             check(text);
         }
     }
