@@ -64,11 +64,6 @@ public final class WorkerSession implements AutoCloseable {
         return policy;
     }
 
-    /** The worker's process id, or -1 when the session has no worker right now. */
-    public synchronized long workerPid() {
-        return worker == null ? -1 : worker.pid;
-    }
-
     /** Runs {@code code} in the session's worker. Never throws for anything guest code does. */
     public synchronized ExecResult exec(String code, byte[] stdin) {
         Objects.requireNonNull(code, "code");

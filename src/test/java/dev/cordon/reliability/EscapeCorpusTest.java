@@ -382,7 +382,7 @@ class EscapeCorpusTest {
             java.util.function.LongSupplier count = () -> ProcessHandle.current().descendants()
                     .filter(h -> h.info().command().orElse("").contains("python")
                             && h.info().commandLine().orElse("").contains("cordon_worker.py")).count();
-            assertTrue(Probes.eventually(5000, () -> count.getAsLong() <= max), "worker processes: " + count.getAsLong());
+            assertTrue(Probes.eventually(15_000, () -> count.getAsLong() <= max), "worker processes: " + count.getAsLong());
         }
         if (e.has("blocked_min")) {
             assertTrue(r.blocked().size() >= e.get("blocked_min").asInt(), "expected denials, got " + r.blocked());
