@@ -43,6 +43,8 @@ FILENAME = '<cordon>'
 _ctl = None
 _ctl_lock = threading.Lock()
 _in_call = False
+_saved_fds = (1, 2)
+_main_pid = os.getpid()
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
@@ -160,6 +162,10 @@ def _exec_hook(event, args):
     if isinstance(exe, (bytes, bytearray)):
         exe = os.fsdecode(exe)
     exe = str(exe) if exe is not None else ''
+    if os.getpid() != _main_pid:
+        # A copy of the worker made by os.fork() in guest code shares the worker's control socket
+        # with it: it must never speak on it (the host would read its frames as the worker's).
+        raise PermissionError(13, 'Cordon: a forked copy of the worker cannot start processes (use subprocess)')
     with _ctl_lock:
         # Only inside a call is the host reading this socket. Outside one (the worker's own
         # preload, a guest thread between calls) the start is refused here, without the host.
@@ -389,6 +395,27 @@ def _run(req, ns):
     return status, error
 
 
+def _streams():
+    return (io.TextIOWrapper(os.fdopen(1, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
+                             line_buffering=False, write_through=False),
+            io.TextIOWrapper(os.fdopen(2, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
+                             line_buffering=False, write_through=False))
+
+
+def _restore_streams():
+    # Guest code may close sys.stdout/sys.stderr, close fd 1 and 2, or point them elsewhere: put
+    # the host's pipes back after every call (from copies made at start-up), so the call's marker
+    # and every later call's output reach the host. False when even the copies are gone.
+    for fd, saved in ((1, _saved_fds[0]), (2, _saved_fds[1])):
+        try:
+            os.dup2(saved, fd)
+        except OSError:
+            return False
+    if sys.stdout is None or sys.stderr is None or sys.stdout.closed or sys.stderr.closed:
+        sys.stdout, sys.stderr = _streams()
+    return True
+
+
 def _end_of_output(marker):
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -422,10 +449,9 @@ def main():
         threading.Thread(target=_bridge, args=(srv,), daemon=True, name='cordon-bridge').start()
     sys.addaudithook(_exec_hook)
     signal.signal(signal.SIGUSR1, _stop)
-    sys.stdout = io.TextIOWrapper(os.fdopen(1, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
-                                  line_buffering=False, write_through=False)
-    sys.stderr = io.TextIOWrapper(os.fdopen(2, 'wb', closefd=False), encoding='utf-8', errors='backslashreplace',
-                                  line_buffering=False, write_through=False)
+    global _saved_fds
+    _saved_fds = (os.dup(1), os.dup(2))
+    sys.stdout, sys.stderr = _streams()
     workspace = cfg['workspace']
     os.chdir(workspace)
     sys.path.insert(0, workspace)
@@ -459,9 +485,19 @@ def main():
             status, error = _run(req, ns)
         except _CordonStop:
             status, error = 'stopped', None
+        if os.getpid() != _main_pid:
+            # A child guest code forked (os.fork, pty.fork) that returned into the worker: it is
+            # not the worker and must not answer the host (found by the escape corpus: a forked
+            # pty.spawn child sent a second "done"). It ends here, quietly.
+            os._exit(0)
+        intact = _restore_streams()
         _end_of_output(marker)
         with _ctl_lock:
             _send({'op': 'done', 'id': req['id'], 'status': status, 'error': error})
+        if not intact:
+            # The guest closed even the copies of the host's pipes: this worker cannot report
+            # output any more. End it; the host starts a fresh one for the next call.
+            os._exit(4)
 
 
 if __name__ == '__main__':

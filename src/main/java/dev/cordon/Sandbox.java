@@ -4,6 +4,7 @@ import dev.cordon.graalpy.ContextPool;
 import dev.cordon.policy.Policy;
 import dev.cordon.policy.PolicyException;
 import dev.cordon.policy.PolicyLoader;
+import dev.cordon.worker.WorkerPool;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -34,7 +35,10 @@ public final class Sandbox implements AutoCloseable {
     private final int poolSize;
     private final ConcurrentHashMap<String, Session> sessions = new ConcurrentHashMap<>();
     private volatile Policy policy;
+    /** Warm interpreters of in-process sessions; null while the policy runs sessions in workers. */
     private volatile ContextPool pool;
+    /** Warm worker JVMs when the policy says {@code execution.isolation: worker} (dev.cordon.worker), else null. */
+    private volatile WorkerPool workers;
 
     private Sandbox(Builder b) {
         this.policy = b.policy;
@@ -51,7 +55,12 @@ public final class Sandbox implements AutoCloseable {
             }
             this.ownsRoot = true;
         }
-        this.pool = new ContextPool(Gates.shape(policy), poolSize);
+        if (WorkerPool.applies(policy)) {
+            // Sessions run in worker JVMs: no interpreter (and no engine) is needed in this one.
+            this.workers = new WorkerPool(policy, poolSize, workspaceRoot, auditJsonl);
+        } else {
+            this.pool = new ContextPool(Gates.shape(policy), poolSize);
+        }
     }
 
     public static Builder builder() {
@@ -85,14 +94,36 @@ public final class Sandbox implements AutoCloseable {
         Objects.requireNonNull(newPolicy, "policy");
         Policy old = this.policy;
         this.policy = newPolicy;
-        if (!Gates.shape(old).equals(Gates.shape(newPolicy))) {
+        boolean inWorkers = WorkerPool.applies(newPolicy);
+        if (inWorkers) {
+            if (workers == null) {
+                workers = new WorkerPool(newPolicy, poolSize, workspaceRoot, auditJsonl);
+            } else {
+                workers.reload(newPolicy);
+            }
+        } else if (pool == null || !Gates.shape(old).equals(Gates.shape(newPolicy))) {
             ContextPool oldPool = pool;
             pool = new ContextPool(Gates.shape(newPolicy), poolSize);
-            oldPool.close();
+            if (oldPool != null) {
+                oldPool.close();
+            }
         }
         for (Session s : sessions.values()) {
             s.reload(newPolicy, pool);
         }
+        // Sessions have switched; the pool of the other kind is no longer needed.
+        if (inWorkers && pool != null) {
+            pool.close();
+            pool = null;
+        } else if (!inWorkers && workers != null) {
+            workers.close();
+            workers = null;
+        }
+    }
+
+    /** The worker pool; only called while the policy runs sessions in workers. */
+    WorkerPool workers() {
+        return workers;
     }
 
     /**
@@ -125,14 +156,22 @@ public final class Sandbox implements AutoCloseable {
         sessions.remove(s.name(), s);
     }
 
-    /** Warm contexts ready in the pool now. */
+    /** Warm contexts (or, with {@code execution.isolation: worker}, warm worker JVMs) ready in the pool now. */
     public int warmContexts() {
-        return pool.ready();
+        WorkerPool w = workers;
+        ContextPool p = pool;
+        return w != null ? w.ready() : p == null ? 0 : p.ready();
     }
 
     /** Waits until the pool is warm (useful before measuring latency). */
     public void awaitWarm(long timeoutMillis) throws InterruptedException {
-        pool.awaitWarm(timeoutMillis);
+        WorkerPool w = workers;
+        ContextPool p = pool;
+        if (w != null) {
+            w.awaitWarm(timeoutMillis);
+        } else if (p != null) {
+            p.awaitWarm(timeoutMillis);
+        }
     }
 
     @Override
@@ -140,7 +179,12 @@ public final class Sandbox implements AutoCloseable {
         for (Session s : sessions.values()) {
             s.close();
         }
-        pool.close();
+        if (pool != null) {
+            pool.close();
+        }
+        if (workers != null) {
+            workers.close();
+        }
         if (ownsRoot) {
             Workspace.deleteTree(workspaceRoot);
         }
@@ -169,7 +213,10 @@ public final class Sandbox implements AutoCloseable {
             return this;
         }
 
-        /** Warm contexts kept ready (default 1; 0 builds each on demand, best for one-shot use). */
+        /**
+         * Warm contexts kept ready (default 1; 0 builds each on demand, best for one-shot use). With
+         * {@code execution.isolation: worker}: warm worker JVMs kept ready.
+         */
         public Builder poolSize(int n) {
             if (n < 0 || n > 64) {
                 throw new IllegalArgumentException("pool size must be 0-64: " + n);

@@ -3,6 +3,8 @@ package dev.cordon;
 import dev.cordon.graalpy.ContextPool;
 import dev.cordon.graalpy.GuestSession;
 import dev.cordon.policy.Policy;
+import dev.cordon.worker.WorkerPool;
+import dev.cordon.worker.WorkerSession;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -15,16 +17,22 @@ import java.util.Objects;
  *
  * <p>Guest {@code /tmp} is a private directory of the session, outside the workspace on the host
  * but counted in the same {@code max_size_mb} quota, and removed when the session closes.
+ *
+ * <p>With {@code execution.isolation: worker} (GraalPy engine) the session runs in its own worker
+ * JVM ({@link dev.cordon.worker}): the same session code, gates and limits, in a process whose
+ * death the host survives. This object then only forwards to it.
  */
 public final class Session implements AutoCloseable {
 
     private final Sandbox sandbox;
     private final String name;
     private final Workspace workspace;
-    private final Path hostTmp;
+    private Path hostTmp;
     private final Path auditJsonl;
     private GuestSession guest;
     private Gates.Bound gates;
+    /** The session's worker when it runs in one (then guest, gates and hostTmp are null). */
+    private WorkerSession remote;
     private int processesSeen;
     private boolean hostChanged;
     private boolean closed;
@@ -35,6 +43,11 @@ public final class Session implements AutoCloseable {
         this.auditJsonl = auditJsonl;
         this.workspace = new Workspace(policy.filesystem(), hostWorkspace);
         workspace.create();
+        if (WorkerPool.applies(policy)) {
+            // The worker builds the gates and the private /tmp itself.
+            this.remote = sandbox.workers().open(name, workspace.host(), workspace::outputs);
+            return;
+        }
         this.hostTmp = createTmp(workspace.host(), name);
         this.gates = Gates.forSession(name, policy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
         this.guest = new GuestSession(name, policy, pool, gates.gates(), gates.audit());
@@ -68,7 +81,7 @@ public final class Session implements AutoCloseable {
     }
 
     public synchronized Policy policy() {
-        return gates.policy();
+        return remote != null ? remote.policy() : gates.policy();
     }
 
     /** Runs {@code code} with empty stdin. Never throws for anything guest code does. */
@@ -81,6 +94,9 @@ public final class Session implements AutoCloseable {
         Objects.requireNonNull(code, "code");
         if (closed) {
             throw new IllegalStateException("session " + name + " is closed");
+        }
+        if (remote != null) {
+            return remote.exec(code, stdin);
         }
         if (hostChanged) {
             // Uploads since the last call: count their bytes before guest code writes more.
@@ -128,6 +144,9 @@ public final class Session implements AutoCloseable {
 
     /** Copies a host file into the policy's upload dir under its own name; returns the guest path. */
     public synchronized String upload(Path file) throws IOException {
+        if (remote != null) {
+            return remote.upload(file);
+        }
         gates.fileSystem().rescan(); // the upload dir is a real directory again, whatever guest code did
         hostChanged = true;
         return workspace.toGuest(workspace.upload(file, file.getFileName().toString()));
@@ -135,6 +154,9 @@ public final class Session implements AutoCloseable {
 
     /** Writes {@code content} into the upload dir as {@code fileName}; returns the guest path. */
     public synchronized String upload(String fileName, byte[] content) throws IOException {
+        if (remote != null) {
+            return remote.upload(fileName, content);
+        }
         gates.fileSystem().rescan();
         hostChanged = true;
         return workspace.toGuest(workspace.upload(fileName, content));
@@ -146,6 +168,31 @@ public final class Session implements AutoCloseable {
      */
     synchronized void reload(Policy newPolicy, ContextPool pool) {
         if (closed) {
+            return;
+        }
+        boolean toWorker = WorkerPool.applies(newPolicy);
+        if (remote != null && toWorker) {
+            remote.reload(newPolicy);
+            return;
+        }
+        if (remote != null) {
+            // From a worker back into this JVM: a fresh interpreter here, workspace files kept.
+            remote.close();
+            remote = null;
+            hostTmp = createTmp(workspace.host(), name);
+            gates = Gates.forSession(name, newPolicy, workspace, hostTmp, auditJsonl, this::childStdout, this::childStderr);
+            processesSeen = 0;
+            guest = new GuestSession(name, newPolicy, pool, gates.gates(), gates.audit());
+            return;
+        }
+        if (toWorker) {
+            guest.close();
+            gates.close();
+            Workspace.deleteTree(hostTmp);
+            guest = null;
+            gates = null;
+            hostTmp = null;
+            remote = sandbox.workers().open(name, workspace.host(), workspace::outputs);
             return;
         }
         // The old gates go first: a native workspace mount must be released before the new one is made.
@@ -160,10 +207,14 @@ public final class Session implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            gates.audit().sessionClosed();
-            guest.close();
-            gates.close();
-            Workspace.deleteTree(hostTmp);
+            if (remote != null) {
+                remote.close();
+            } else {
+                gates.audit().sessionClosed();
+                guest.close();
+                gates.close();
+                Workspace.deleteTree(hostTmp);
+            }
             sandbox.forget(this);
         }
     }

@@ -105,6 +105,11 @@ public final class NetworkDecisions {
         if (h.indexOf(':') >= 0) {
             int zone = h.indexOf('%');
             String core = zone >= 0 ? h.substring(0, zone) : h;
+            // An IPv6 address, optionally with a zone (an interface name or number). Anything else
+            // with a colon is a name: InetAddress.ofLiteral would read "5%x:y" as 0.0.0.5.
+            if (core.indexOf(':') < 0 || zone >= 0 && !h.substring(zone + 1).matches("[A-Za-z0-9_.-]{1,64}")) {
+                return null;
+            }
             try {
                 InetAddress a = InetAddress.ofLiteral(core);
                 return normalise(a);
@@ -137,13 +142,9 @@ public final class NetworkDecisions {
             String p = parts[i];
             int radix = 10;
             if (p.startsWith("0x") || p.startsWith("0X")) {
+                // "0x" without digits is refused (glibc 2.36 inet_aton; older ones read it as 0)
                 radix = 16;
                 p = p.substring(2);
-                if (p.isEmpty()) {
-                    // "0x" alone is 0 in glibc
-                    v[i] = 0;
-                    continue;
-                }
             } else if (p.length() > 1 && p.startsWith("0")) {
                 radix = 8;
                 p = p.substring(1);
@@ -152,7 +153,10 @@ public final class NetworkDecisions {
                 return null;
             }
             for (int k = 0; k < p.length(); k++) {
-                if (Character.digit(p.charAt(k), radix) < 0) {
+                // ASCII only: Character.digit (and Long.parseLong) also take Arabic-Indic or
+                // fullwidth digits, which the C library reads as a host name, not an address.
+                char c = p.charAt(k);
+                if (c >= 128 || Character.digit(c, radix) < 0) {
                     return null;
                 }
             }

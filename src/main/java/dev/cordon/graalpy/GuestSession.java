@@ -497,7 +497,10 @@ public final class GuestSession implements AutoCloseable {
         } finally {
             SharedEngine.get().threads().forget(pc.context);
             // Platform threads: Truffle warns about contexts used from virtual threads.
-            Thread.ofPlatform().daemon(true).name("cordon-close-" + name).start(pc::close);
+            Thread.ofPlatform().daemon(true).name("cordon-close-" + name).start(() -> {
+                pc.close();
+                SharedEngine.get().threads().forget(pc.context);
+            });
             if (runner != null) {
                 runner.shutdown();
                 runner = null;

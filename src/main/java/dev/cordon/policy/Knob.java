@@ -19,7 +19,7 @@ public enum Knob {
     // execution (extension keys)
     ENGINE_NATIVE("execution.engine=native", Status.ENFORCED, "native tier",
             "Python runs in the in-JVM GraalPy tier instead", p -> p.engine() == Policy.EngineKind.NATIVE),
-    ISOLATION_WORKER("execution.isolation=worker", Status.NOT_YET, "worker isolation",
+    ISOLATION_WORKER("execution.isolation=worker", Status.ENFORCED, "worker isolation",
             "sessions run in the host JVM", p -> p.isolation() == Policy.Isolation.WORKER),
 
     // network

@@ -78,9 +78,39 @@ public class PolicyException extends Exception {
         }
         b.append(": ");
         if (yamlPath != null && !yamlPath.isEmpty()) {
-            b.append(yamlPath).append(": ");
+            b.append(printable(yamlPath)).append(": ");
         }
-        return b.append(problem).toString();
+        return b.append(printable(problem)).toString();
+    }
+
+    /**
+     * Text from the policy file as an error message may show it: control characters, line and
+     * paragraph separators, bidirectional overrides and lone surrogates become Java-style escapes
+     * (backslash, u, four hex digits), so an error is always one line and a policy cannot make it
+     * look like other lines.
+     */
+    static String printable(String s) {
+        if (s == null) {
+            return null;
+        }
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            boolean hide = c < 0x20 || c >= 0x7f && c <= 0x9f || c >= 0x200b && c <= 0x200f || c == 0x2028
+                    || c == 0x2029 || c >= 0x202a && c <= 0x202e || c >= 0x2066 && c <= 0x2069 || c == 0xfeff
+                    || Character.isSurrogate(c) && !(Character.isHighSurrogate(c) && i + 1 < s.length()
+                            && Character.isLowSurrogate(s.charAt(i + 1)))
+                            && !(Character.isLowSurrogate(c) && i > 0 && Character.isHighSurrogate(s.charAt(i - 1)));
+            if (hide && b == null) {
+                b = new StringBuilder(s.length() + 16).append(s, 0, i);
+            }
+            if (hide) {
+                b.append(String.format("\\u%04x", (int) c));
+            } else if (b != null) {
+                b.append(c);
+            }
+        }
+        return b == null ? s : b.toString();
     }
 
     public String source() { return source; }

@@ -112,7 +112,8 @@ final class YamlTree {
         options.setNestingDepthLimit(MAX_DEPTH);
         options.setAllowDuplicateKeys(false);
         options.setProcessComments(false);
-        Parser parser = new ParserImpl(new StreamReader(new StringReader(text)), options);
+        StreamReader reader = new StreamReader(new StringReader(text));
+        Parser parser = new ParserImpl(reader, options);
         try {
             return new Builder(parser, source).document();
         } catch (MarkedYAMLException e) {
@@ -130,7 +131,11 @@ final class YamlTree {
                     + String.format("%04X", e.getCodePoint()) + " is not allowed in YAML; remove it or escape it in"
                     + " a double-quoted string");
         } catch (YAMLException e) {
-            throw new PolicyException(source, 0, 0, "", "invalid YAML: " + oneLine(String.valueOf(e.getMessage())));
+            // Some scanner errors carry no mark ("A simple key is required only if it is the first
+            // token in the current line"): report where the reader stopped (found by property tests).
+            Mark m = reader.getMark();
+            throw new PolicyException(source, m.getLine() + 1, m.getColumn() + 1, "",
+                    "invalid YAML: " + oneLine(String.valueOf(e.getMessage())));
         }
     }
 
