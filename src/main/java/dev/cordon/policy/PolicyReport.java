@@ -168,6 +168,10 @@ public final class PolicyReport {
         if (l.logBodies()) {
             w.add(new Finding("network.logging.log_bodies", l.egress()
                     ? "request and response bytes are logged; they may hold credentials and personal data"
+                            + (p.subprocess().allow() || p.engine() != Policy.EngineKind.GRAALPY
+                                    ? " (in-JVM tier only: subprocesses and the native engine connect through the"
+                                            + " egress proxy, whose log entries have no bodies)"
+                                    : "")
                     : "has no effect without network.logging.egress: true"));
         }
 
