@@ -352,6 +352,21 @@ def _stop(signum, frame):
         raise _CordonStop()
 
 
+# The error types Cordon itself reports (dev.cordon.ExecResult.Error.CORDON_TYPES; a test keeps the
+# two lists equal). A guest exception class with one of these names is reported qualified, so the
+# host's statuses cannot be faked by naming a class after them.
+CORDON_TYPES = frozenset(('BadRequest', 'Cancelled', 'EngineError', 'LimitExceeded', 'NativeTierUnavailable',
+                          'PackagesUnavailable', 'WorkerDied', 'WorkerError'))
+
+
+def _guest_type(t):
+    name = t.__name__
+    if name not in CORDON_TYPES:
+        return name
+    module = getattr(t, '__module__', None)
+    return '%s.%s' % (module, t.__qualname__) if isinstance(module, str) and module else 'guest.' + name
+
+
 def _format_error(e):
     # The worker's own frames (the exec() call above <cordon>, the audit hook that raised a
     # denial) are not the guest's: leave them out of every traceback in the chain.
@@ -363,7 +378,7 @@ def _format_error(e):
         t.stack = traceback.StackSummary.from_list([f for f in t.stack if f.filename != __file__])
         t = t.__cause__ or t.__context__
     text = ''.join(te.format())
-    return {'type': type(e).__name__, 'message': str(e), 'traceback': text,
+    return {'type': _guest_type(type(e)), 'message': str(e), 'traceback': text,
             'errno': getattr(e, 'errno', None) if isinstance(e, OSError) else None}
 
 

@@ -84,11 +84,30 @@ public record ExecResult(
 
     /**
      * @param type      the Python exception type (e.g. {@code ZeroDivisionError}), or a Cordon
-     *                  status such as {@code SystemExit}, {@code EngineError}, {@code WorkerDied}
+     *                  status such as {@code SystemExit}, {@code EngineError}, {@code WorkerDied}.
+     *                  A guest exception class named like one of {@link #CORDON_TYPES} is reported
+     *                  by its qualified name ({@code __main__.WorkerDied}), so a type in that set
+     *                  always comes from Cordon, never from guest code
      * @param message   its message
      * @param traceback the guest traceback as Python prints it, or null
      */
-    public record Error(String type, String message, String traceback) { }
+    public record Error(String type, String message, String traceback) {
+        /** The error types Cordon itself reports (the native worker script keeps the same list). */
+        public static final java.util.Set<String> CORDON_TYPES = java.util.Set.of("BadRequest", "Cancelled",
+                "EngineError", "LimitExceeded", "NativeTierUnavailable", "PackagesUnavailable", "WorkerDied",
+                "WorkerError");
+
+        /**
+         * The type to report for a guest exception: its simple name, or its qualified name when
+         * the simple one is a Cordon type (qualified as {@code guest.NAME} if it has no module).
+         */
+        public static String guestType(String simpleName, String qualifiedName) {
+            if (!CORDON_TYPES.contains(simpleName)) {
+                return simpleName;
+            }
+            return qualifiedName != null && !qualifiedName.equals(simpleName) ? qualifiedName : "guest." + simpleName;
+        }
+    }
 
     /** One denial, as the guest and the user should see it. */
     public record Blocked(String policy, String operation, String target, String reason, String fix) {

@@ -194,6 +194,13 @@ public final class GuestSession implements AutoCloseable {
         if (!outcome.retire && call.limit.get() != null && !drain(pc, fresh, home)) {
             outcome = new Outcome(outcome.status, outcome.error, true);
         }
+        if (!outcome.retire && (pc.stdout.closedByGuest() || pc.stderr.closedByGuest() || pc.stdin.closedByGuest())) {
+            // os.close(0/1/2): the emulated backend's channel over the stream is gone for good, so
+            // every later print (or input) of this interpreter would fail with EBADF.
+            outcome = new Outcome(outcome.status, outcome.error, true);
+            notices.add("the call closed standard input, output or error (file descriptor 0, 1 or 2), which this "
+                    + "interpreter cannot reopen");
+        }
         if (outcome.retire) {
             notices.add("the session's interpreter was reset after this call; Python globals from earlier calls are gone "
                     + "(workspace files are kept)");
@@ -367,7 +374,11 @@ public final class GuestSession implements AutoCloseable {
         try {
             Value g = pe.getGuestObject();
             if (g != null && g.getMetaObject() != null) {
-                return g.getMetaObject().getMetaSimpleName();
+                Value meta = g.getMetaObject();
+                String simple = meta.getMetaSimpleName();
+                return ExecResult.Error.CORDON_TYPES.contains(simple)
+                        ? ExecResult.Error.guestType(simple, meta.getMetaQualifiedName())
+                        : simple;
             }
         } catch (RuntimeException e) {
             // fall through: a guest object whose type cannot be read
