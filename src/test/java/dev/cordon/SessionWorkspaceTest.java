@@ -69,6 +69,25 @@ class SessionWorkspaceTest {
     }
 
     @Test
+    void standardStreamsCanBeStatedAndReopenedByFdWithoutDenials() {
+        Session s = persistent.openSession("stdio");
+        ExecResult r = s.exec("""
+                import os, stat, sys
+                print(stat.S_ISCHR(os.fstat(1).st_mode), os.isatty(1))
+                f = open(sys.stdout.fileno(), 'w', closefd=False)
+                f.write('via fd\\n')
+                f.flush()
+                """);
+        assertTrue(r.ok(), r::toString);
+        assertEquals("True False\nvia fd\n", r.stdout(), r::toString);
+        assertTrue(r.blocked().isEmpty(), r::toString);
+        // By path, the host's /dev/stdout stays outside the sandbox.
+        ExecResult byPath = s.exec("open('/dev/stdout', 'w')");
+        assertEquals("PermissionError", byPath.error().type(), byPath::toString);
+        assertEquals(1, byPath.blocked().size(), byPath::toString);
+    }
+
+    @Test
     void outputsAreListedAndUnclosedFilesFlushed() throws Exception {
         Session s = persistent.openSession("outputs");
         // No close(): GraalPy has no reference counting, so the session must flush it at call end.

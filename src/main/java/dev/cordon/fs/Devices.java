@@ -29,6 +29,25 @@ final class Devices {
         return DEVICES.get(guestPath);
     }
 
+    /**
+     * {@code /dev/stdin}, {@code /dev/stdout}, {@code /dev/stderr}: GraalPy's emulated backend
+     * answers {@code os.fstat(0..2)} (and {@code open(1, 'w')}, which checks the fd) by stat-ing
+     * these paths. The session's streams are the host's pipes to the call's capture, not a host
+     * file; stat only (opening them by path stays outside the workspace).
+     */
+    static boolean isStdio(String guestPath) {
+        return "/dev/stdout".equals(guestPath) || "/dev/stderr".equals(guestPath) || "/dev/stdin".equals(guestPath);
+    }
+
+    /**
+     * What a guest sees for its standard streams: a character device that is not a terminal
+     * ({@code /dev/null}'s attributes), never the host JVM's own stdout (a terminal, a file or a
+     * pipe of the host).
+     */
+    static Map<String, Object> stdioAttributes(String attributes) throws IOException {
+        return attributes("/dev/null", attributes);
+    }
+
     /** The host device's attributes (a character device: its metadata reveals nothing). */
     static Map<String, Object> attributes(String guestPath, String attributes) throws IOException {
         return Files.readAttributes(Path.of(guestPath), attributes, LinkOption.NOFOLLOW_LINKS);

@@ -698,6 +698,9 @@ public final class WorkspaceFileSystem implements FileSystem, AutoCloseable {
             if (Devices.of(t.guest()) != null) {
                 return Devices.attributes(t.guest(), attributes);
             }
+            if (Devices.isStdio(t.guest())) {
+                return Devices.stdioAttributes(attributes);
+            }
             try {
                 Map<String, Object> m = RUNTIME.readAttributes(t.path(), attributes, options);
                 noteRuntime(t.path());
