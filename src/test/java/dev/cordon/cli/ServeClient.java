@@ -13,16 +13,16 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** A `cordon serve` child process and a line-oriented client for it. */
-final class ServeClient implements AutoCloseable {
+/** A `cordon serve` child process and a line-oriented client for it (also used by the reliability tests). */
+public final class ServeClient implements AutoCloseable {
 
     static final ObjectMapper JSON = new ObjectMapper();
 
-    final Process process;
+    public final Process process;
     private final OutputStream in;
     private final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
 
-    ServeClient(Path workDir, String... args) throws IOException {
+    public ServeClient(Path workDir, String... args) throws IOException {
         String[] all = new String[args.length + 1];
         all[0] = "serve";
         System.arraycopy(args, 0, all, 1, args.length);
@@ -65,7 +65,7 @@ final class ServeClient implements AutoCloseable {
     }
 
     /** Sends a call and waits for its response (the only one outstanding). */
-    JsonNode call(Object id, String session, String code, long seconds) throws Exception {
+    public JsonNode call(Object id, String session, String code, long seconds) throws Exception {
         exec(id, session, code);
         return next(seconds);
     }

@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cordon.ExecResult;
 import dev.cordon.Sandbox;
 import dev.cordon.Session;
+import dev.cordon.cli.ServeClient;
 import dev.cordon.nativetier.NativeTier;
 import dev.cordon.policy.Policy;
 import java.nio.file.Files;
@@ -245,7 +246,7 @@ class FaultsTest {
                   sandbox:
                     filesystem: {persist_across_calls: true, writable: false}
                 """.formatted(mode), 0);
-        try (ServeProcess serve = new ServeProcess(dir, "--dev", "--reload-on-change", "--policy", policy.toString(),
+        try (ServeClient serve = new ServeClient(dir, "--dev", "--reload-on-change", "--policy", policy.toString(),
                 "--workspace-root", dir.resolve("ws").toString(), "--pool", "0", "--quiet")) {
             JsonNode r = serve.call(1, "s", "import os\nx = 1\nprint(os.getpid())", 180);
             assertEquals("ok", r.get("status").asText(), r.toString());
