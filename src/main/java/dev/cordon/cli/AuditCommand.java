@@ -14,6 +14,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "audit", mixinStandardHelpOptions = true,
+        header = "Tries escapes against a policy and prints each as HELD or NOT HELD.",
         description = {"Runs a built-in battery of escape attempts against the policy and prints",
                 "each as HELD or NOT HELD, with what the host observed from outside.",
                 "",

@@ -17,6 +17,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 @Command(name = "learn", mixinStandardHelpOptions = true,
+        header = "Prints the smallest policy additions a script needs, for review.",
         description = {"Runs SCRIPT under a shadow of the policy and prints the smallest YAML",
                 "additions that would let it run, each marked for review (in the spirit of",
                 "audit2allow). Never edits the policy file.",
