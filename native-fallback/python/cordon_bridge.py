@@ -2,7 +2,8 @@
 # sandbox (whose only interface is loopback) and relays each connection to the host proxy's unix
 # socket, then runs the command and exits with its status. Started by the launcher as
 #   python3 -I -S -B /run/cordon/lib/cordon_bridge.py PORT -- COMMAND ARGS...
-# The proxy decides every destination; this only moves bytes.
+# The proxy decides every destination; this only moves bytes. The native worker
+# (cordon_worker.py) loads this file for the same relay.
 import os
 import socket
 import sys
@@ -33,8 +34,9 @@ def serve(conn):
         up.connect(PROXY)
     except OSError:
         conn.close()
+        up.close()
         return
-    t = threading.Thread(target=pump, args=(up, conn), daemon=True)
+    t = threading.Thread(target=pump, args=(up, conn), daemon=True, name='cordon-bridge')
     t.start()
     pump(conn, up)
     t.join()
@@ -44,18 +46,27 @@ def serve(conn):
 
 def accept(srv):
     while True:
-        conn, _ = srv.accept()
-        threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        threading.Thread(target=serve, args=(conn,), daemon=True, name='cordon-bridge').start()
+
+
+def listen(port):
+    """The bridge's listener on 127.0.0.1:port, served by a daemon thread."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(('127.0.0.1', port))
+    srv.listen(64)
+    threading.Thread(target=accept, args=(srv,), daemon=True, name='cordon-bridge').start()
+    return srv
 
 
 def main():
     port = int(sys.argv[1])
     argv = sys.argv[3:]
-    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    srv.bind(('127.0.0.1', port))
-    srv.listen(64)
-    threading.Thread(target=accept, args=(srv,), daemon=True).start()
+    srv = listen(port)
     pid = os.fork()
     if pid == 0:
         srv.close()

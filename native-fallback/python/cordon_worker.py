@@ -37,7 +37,6 @@ import traceback
 
 IO_DIR = '/run/cordon/io'
 CTL = IO_DIR + '/ctl.sock'
-PROXY = IO_DIR + '/proxy.sock'
 FILENAME = '<cordon>'
 
 _ctl = None
@@ -302,46 +301,16 @@ def _serve_pip():
 
 # ---- egress bridge: 127.0.0.1:PORT -> the host proxy's unix socket -----------------------------
 
-def _pump(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    finally:
-        for s in (dst,):
-            try:
-                s.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-
-
-def _serve(conn):
-    up = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        up.connect(PROXY)
-    except OSError:
-        conn.close()
-        up.close()
-        return
-    t = threading.Thread(target=_pump, args=(up, conn), daemon=True)
-    t.start()
-    _pump(conn, up)
-    t.join()
-    conn.close()
-    up.close()
-
-
-def _bridge(srv):
-    while True:
-        try:
-            conn, _ = srv.accept()
-        except OSError:
-            return
-        threading.Thread(target=_serve, args=(conn,), daemon=True, name='cordon-bridge').start()
+def _load_bridge():
+    # The one-shot commands' bridge (cordon_bridge.py, beside this file in the read-only lib dir),
+    # loaded by path: -I keeps this directory off sys.path, and the module stays out of
+    # sys.modules, so guest imports never see it.
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cordon_bridge.py')
+    spec = importlib.util.spec_from_file_location('_cordon_bridge', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---- calls ---------------------------------------------------------------------------------------
@@ -457,11 +426,7 @@ def main():
     else:
         _seccomp_load(base64.b64decode(cfg['noexec_bpf']))
     if cfg.get('proxy_port'):
-        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(('127.0.0.1', cfg['proxy_port']))
-        srv.listen(64)
-        threading.Thread(target=_bridge, args=(srv,), daemon=True, name='cordon-bridge').start()
+        _load_bridge().listen(cfg['proxy_port'])
     sys.addaudithook(_exec_hook)
     signal.signal(signal.SIGUSR1, _stop)
     global _saved_fds

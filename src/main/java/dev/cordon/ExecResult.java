@@ -63,6 +63,16 @@ public record ExecResult(
                 timing, all);
     }
 
+    /** This result with {@code denials} as its blocked list (in the order they were decided). */
+    public ExecResult withBlocked(List<Decision.Deny> denials) {
+        List<Blocked> all = new java.util.ArrayList<>(denials.size());
+        for (Decision.Deny d : denials) {
+            all.add(Blocked.of(d));
+        }
+        return new ExecResult(status, limit, stdout, stderr, stdoutTruncated, error, all, outputs, engine, session,
+                timing, notices);
+    }
+
     public boolean ok() {
         return status == Status.OK;
     }

@@ -112,6 +112,9 @@ public final class Session implements AutoCloseable {
                     name, new ExecResult.Timing(0, 0));
         } else if (gates.nativeSession() != null) {
             r = gates.nativeSession().exec(code, stdin);
+            // The call's denials as the session's audit saw them: the worker's own (exec, pip) and
+            // the egress proxy's, which decides on its threads and reports only to the audit.
+            r = r.withBlocked(gates.audit().drainCall());
         } else if (gates.nativeFailure() != null && dev.cordon.nativetier.EngineChoice.useNative(gates.policy())) {
             // Fail closed: the policy wants the native engine and it cannot run here; nothing ran.
             r = new ExecResult(ExecResult.Status.ERROR, null, "", "", false,
