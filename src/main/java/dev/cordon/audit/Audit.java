@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.cordon.ExecResult;
 import dev.cordon.decision.Decision;
 import dev.cordon.decision.DenialSink;
+import dev.cordon.fs.HostAppend;
 import dev.cordon.policy.LoggingPolicy;
 import dev.cordon.policy.LoggingPolicy.Level;
 import dev.cordon.policy.Policy;

@@ -54,6 +54,7 @@ final class Sys {
     static final int O_CREAT = 0100;
     static final int O_EXCL = 0200;
     static final int O_NOCTTY = 0400;
+    static final int O_APPEND = 02000;
     static final int O_NONBLOCK = 04000;
     static final int O_DIRECTORY = AARCH64 ? 040000 : 0200000;
     static final int O_NOFOLLOW = AARCH64 ? 0100000 : 0400000;
@@ -97,6 +98,7 @@ final class Sys {
     private static final MethodHandle RENAMEAT2;
     private static final MethodHandle SYMLINKAT;
     private static final MethodHandle READLINKAT;
+    private static final MethodHandle WRITE;
     private static final VarHandle ERRNO;
     private static final long CAPTURE_SIZE;
 
@@ -127,6 +129,7 @@ final class Sys {
         SYMLINKAT = linker.downcallHandle(libc.find("symlinkat").orElseThrow(), FunctionDescriptor.of(I, A, I, A), errno);
         READLINKAT = linker.downcallHandle(libc.find("readlinkat").orElseThrow(),
                 FunctionDescriptor.of(L, I, A, A, L), errno);
+        WRITE = linker.downcallHandle(libc.find("write").orElseThrow(), FunctionDescriptor.of(L, I, A, L), errno);
     }
 
     private Sys() { }
@@ -303,6 +306,31 @@ final class Sys {
         byte[] b = new byte[(int) n];
         MemorySegment.copy(s.buf, ValueLayout.JAVA_BYTE, 0, b, 0, (int) n);
         return new String(b, StandardCharsets.UTF_8);
+    }
+
+    /** Writes all of {@code bytes} to {@code fd}, retrying on {@code EINTR} and short writes. */
+    static void write(int fd, byte[] bytes) throws Errno {
+        Scratch s = SCRATCH.get();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocateFrom(ValueLayout.JAVA_BYTE, bytes);
+            long off = 0;
+            while (off < bytes.length) {
+                long n;
+                try {
+                    n = (long) WRITE.invokeExact(s.state, fd, buf.asSlice(off), (long) bytes.length - off);
+                } catch (Throwable t) {
+                    throw new IllegalStateException(t);
+                }
+                if (n < 0) {
+                    int e = errno(s);
+                    if (e == EINTR) {
+                        continue;
+                    }
+                    throw new Errno(e);
+                }
+                off += n;
+            }
+        }
     }
 
     /** The host path the kernel has for an fd (what {@code /proc/self/fd/N} points at). */

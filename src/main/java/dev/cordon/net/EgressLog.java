@@ -66,7 +66,7 @@ public interface EgressLog {
     /**
      * As {@link #jsonl(Path, String)}, for a file inside a session's workspace ({@code workspace} is
      * its host root): each entry is appended beneath the root without following links
-     * ({@link dev.cordon.audit.HostAppend}), because native-tier processes write the workspace
+     * ({@link dev.cordon.fs.HostAppend}), because native-tier processes write the workspace
      * directly and could otherwise point the host's append at any host file.
      */
     static EgressLog jsonl(Path file, String session, Path workspace) {
@@ -127,7 +127,7 @@ public interface EgressLog {
                 byte[] line = (JSON.writeValueAsString(o) + "\n").getBytes(StandardCharsets.UTF_8);
                 if (workspace != null) {
                     synchronized (this) {
-                        dev.cordon.audit.HostAppend.append(workspace,
+                        dev.cordon.fs.HostAppend.append(workspace,
                                 workspace.relativize(file.toAbsolutePath().normalize()).toString(), line);
                     }
                     return;

@@ -1,4 +1,4 @@
-package dev.cordon.audit;
+package dev.cordon.fs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
