@@ -1,7 +1,6 @@
 package dev.cordon.cli;
 
 import dev.cordon.policy.Policy;
-import dev.cordon.policy.PolicyException;
 import dev.cordon.selfaudit.SelfAudit;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -54,11 +53,8 @@ final class AuditCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Policy p;
-        try {
-            p = policy.load();
-        } catch (PolicyException e) {
-            System.err.println(e.getMessage());
+        Policy p = policy.loadOrReport(System.err);
+        if (p == null) {
             return ExitCodes.USAGE;
         }
         System.out.println("cordon audit: running the battery (progress below; the limit checks come last)");

@@ -4,7 +4,6 @@ import dev.cordon.ExecResult;
 import dev.cordon.Sandbox;
 import dev.cordon.Session;
 import dev.cordon.policy.Policy;
-import dev.cordon.policy.PolicyException;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -67,11 +66,8 @@ final class ExecCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Policy p;
-        try {
-            p = policy.load();
-        } catch (PolicyException e) {
-            System.err.println(e.getMessage());
+        Policy p = policy.loadOrReport(System.err);
+        if (p == null) {
             return ExitCodes.USAGE;
         }
         if (reloadOnChange && !dev) {

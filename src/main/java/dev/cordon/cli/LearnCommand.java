@@ -3,7 +3,6 @@ package dev.cordon.cli;
 import dev.cordon.learn.LearnReport;
 import dev.cordon.learn.Learner;
 import dev.cordon.policy.Policy;
-import dev.cordon.policy.PolicyException;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -57,11 +56,8 @@ final class LearnCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Policy p;
-        try {
-            p = policy.load();
-        } catch (PolicyException e) {
-            System.err.println(e.getMessage());
+        Policy p = policy.loadOrReport(System.err);
+        if (p == null) {
             return ExitCodes.USAGE;
         }
         if (!Files.isRegularFile(script) || Files.size(script) > ExecCommand.MAX_SCRIPT_BYTES) {

@@ -3,7 +3,6 @@ package dev.cordon.cli;
 import dev.cordon.Sandbox;
 import dev.cordon.mcp.CordonMcpServer;
 import dev.cordon.policy.Policy;
-import dev.cordon.policy.PolicyException;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
 import java.io.IOException;
@@ -58,11 +57,8 @@ final class McpCommand implements Callable<Integer> {
         setIfAbsent("org.slf4j.simpleLogger.defaultLogLevel", "warn");
         setIfAbsent("org.slf4j.simpleLogger.showThreadName", "false");
         setIfAbsent("org.slf4j.simpleLogger.showLogName", "false");
-        Policy p;
-        try {
-            p = policy.load();
-        } catch (PolicyException e) {
-            log.println(e.getMessage());
+        Policy p = policy.loadOrReport(log);
+        if (p == null) {
             return ExitCodes.USAGE;
         }
         if (poolSize < 0 || poolSize > 64) {

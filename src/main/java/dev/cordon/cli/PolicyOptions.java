@@ -17,4 +17,17 @@ final class PolicyOptions {
     Policy load() throws PolicyException {
         return file == null ? Presets.load("default") : PolicyLoader.load(file);
     }
+
+    /**
+     * The policy, or null after printing why it cannot be used (file:line:column, YAML path) to
+     * {@code err}; the command then exits with {@link ExitCodes#USAGE}.
+     */
+    Policy loadOrReport(java.io.PrintStream err) {
+        try {
+            return load();
+        } catch (PolicyException e) {
+            err.println(e.getMessage());
+            return null;
+        }
+    }
 }

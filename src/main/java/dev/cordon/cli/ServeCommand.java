@@ -8,7 +8,6 @@ import dev.cordon.ExecResult;
 import dev.cordon.Sandbox;
 import dev.cordon.Session;
 import dev.cordon.policy.Policy;
-import dev.cordon.policy.PolicyException;
 import java.io.FileOutputStream;
 import java.io.FileDescriptor;
 import java.io.IOException;
@@ -79,11 +78,8 @@ final class ServeCommand implements Callable<Integer> {
         protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
         log = System.err;
         System.setOut(System.err);
-        Policy p;
-        try {
-            p = policy.load();
-        } catch (PolicyException e) {
-            log.println(e.getMessage());
+        Policy p = policy.loadOrReport(log);
+        if (p == null) {
             return ExitCodes.USAGE;
         }
         DevReloader reloader = null;
