@@ -103,7 +103,7 @@ class SessionWorkspaceTest {
     void readOutsideIsDeniedAndLoggedAndTheLogIsReadOnly() throws Exception {
         // Not under /tmp: guest /tmp is the session's private temp dir, so a host /tmp path would
         // only be "not found", which proves less than a denial.
-        Path canary = Files.createTempFile(Path.of("target").toAbsolutePath(), "canary", ".txt");
+        Path canary = Files.createTempFile(OutsideDirs.root(), "canary", ".txt");
         Files.writeString(canary, "CANARY-7f3a9e");
         Session s = persistent.openSession("outside");
         ExecResult r = s.exec("""

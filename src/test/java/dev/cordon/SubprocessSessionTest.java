@@ -23,7 +23,7 @@ class SubprocessSessionTest {
 
     @BeforeAll
     static void start() throws Exception {
-        canary = Files.createTempFile(Path.of("target").toAbsolutePath(), "canary", ".txt");
+        canary = Files.createTempFile(OutsideDirs.root(), "canary", ".txt");
         Files.writeString(canary, "CANARY-subprocess-51d2");
         sandbox = Sandbox.builder().poolSize(0).policy(PolicyLoader.parse("""
                 execution:

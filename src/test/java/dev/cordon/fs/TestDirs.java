@@ -10,13 +10,13 @@ import org.junit.jupiter.api.extension.AfterEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Test directories under {@code target/}, never under the host's {@code /tmp}: guest code sees its
+ * Test directories under {@link dev.cordon.OutsideDirs}, never under the host's {@code /tmp}: guest code sees its
  * own {@code /tmp}, so a host path below {@code /tmp} would name a file in the session's tmp dir
  * rather than a place outside the sandbox.
  */
 final class TestDirs implements AfterEachCallback {
 
-    private static final Path ROOT = Path.of(System.getProperty("cordon.repo", "."), "target", "fs-tests").toAbsolutePath();
+    private static final Path ROOT = dev.cordon.OutsideDirs.root().resolve("fs-tests");
     private Path current;
 
     Path fresh() {

@@ -193,8 +193,8 @@ class LearnTest {
     @Test
     void writesOutsideTheWorkspaceNeverHappenAndAreReportedNotProposed() throws Exception {
         int port = listener.port();
-        // A host canary outside /tmp (the guest's /tmp is private): the build directory.
-        Path outside = Files.createDirectories(Path.of("target", "learn-canary-" + System.nanoTime()).toAbsolutePath());
+        // A host canary outside /tmp (the guest's /tmp is private).
+        Path outside = Files.createDirectories(dev.cordon.OutsideDirs.root().resolve("learn-canary-" + System.nanoTime()));
         Path canary = outside.resolve("written-by-guest.txt");
         byte[] hosts = Files.readAllBytes(Path.of("/etc/hosts"));
         Path file = policyFile("""

@@ -41,7 +41,7 @@ class SelfAuditTest {
     @BeforeAll
     static void agent() throws Exception {
         assertTrue(CordonAgent.ensureInstalled(), CordonAgent::failure);
-        scratch = Files.createDirectories(Path.of("target", "selfaudit-" + System.nanoTime()).toAbsolutePath());
+        scratch = Files.createDirectories(dev.cordon.OutsideDirs.root().resolve("selfaudit-" + System.nanoTime()));
     }
 
     @AfterAll
